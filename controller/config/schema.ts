@@ -1,0 +1,177 @@
+/**
+ * The one configuration schema of tonewall (STYLE.md): it is the type, the defaults and the
+ * validation at once. `Config` is inferred from it; nothing keeps a hand-written twin.
+ *
+ * Every object is strict (an unknown key is an error, reported with a "did you mean" hint by
+ * load.ts) and every leaf has a default, so `{}` is a complete configuration: the embedded demo
+ * (simulated card, in-process MQTT broker, SQLite under ./var, demo contact-center endpoint).
+ *
+ * Each part receives only its slice (`config.sip`, `config.card`, …).
+ */
+import { z } from 'zod';
+
+const port = z.number().int().min(0).max(65535);
+
+export const logSchema = z
+  .object({
+    level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    /** pretty: one short line per record for a terminal; json: JSON lines (journald, files). */
+    format: z.enum(['pretty', 'json', 'auto']).default('auto'),
+    /** Also write JSON lines to this file (relative paths are under device.stateDir). */
+    file: z.string().min(1).optional(),
+  })
+  .strict();
+
+export const deviceSchema = z
+  .object({
+    /** Device id = MQTT client id = certificate CN = MQTT username (DESIGN.md §6). */
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes, 1-63 characters').default('tw-demo-0001'),
+    /** Where the database and other state live. */
+    stateDir: z.string().min(1).default('./var'),
+    site: z.string().max(200).default(''),
+  })
+  .strict();
+
+export const simSchema = z
+  .object({
+    /** Start the simulated card inside this process (the demo). */
+    enabled: z.boolean().default(true),
+    model: z.enum(['fxo4']).default('fxo4'),
+    /** How the driver reaches the in-process simulator: a real pty (needs socat) or a unix socket. */
+    transport: z.enum(['auto', 'pty', 'socket']).default('auto'),
+    /** The scripted callers: 'demo' places a call every `callIntervalMs`; 'none' waits for commands. */
+    script: z.enum(['demo', 'none']).default('demo'),
+    callIntervalMs: z.number().int().min(1000).default(15000),
+    callDurationMs: z.number().int().min(1000).default(8000),
+    callerNumber: z.string().regex(/^\+?[0-9]{1,20}$/).default('5551234567'),
+    callerName: z.string().max(15).default('TONEWALL DEMO'),
+    calledNumber: z.string().regex(/^[0-9*#]{1,20}$/).default('100'),
+  })
+  .strict();
+
+export const cardSchema = z
+  .object({
+    /** serial: a tty (real card on /dev/ttyACM0, or a pty); socket: unix:/path or tcp:host:port. */
+    transport: z.enum(['serial', 'socket']).default('serial'),
+    /** Serial device path; empty with sim.enabled means "the simulator's pty". */
+    path: z.string().default(''),
+    baudRate: z.number().int().positive().default(921600),
+    /** Socket address for transport=socket: unix:/run/tonewall/card.sock or tcp:127.0.0.1:7001. */
+    socket: z.string().default(''),
+    keepaliveMs: z.number().int().min(100).max(60000).default(1000),
+    /** The link is declared down after this many keepalive intervals without a frame. */
+    keepaliveMissLimit: z.number().int().min(2).max(20).default(3),
+    reconnectMinMs: z.number().int().min(50).default(250),
+    reconnectMaxMs: z.number().int().min(100).default(10000),
+    sim: simSchema.prefault({}),
+  })
+  .strict();
+
+export const sipSchema = z
+  .object({
+    bindAddress: z.string().default('127.0.0.1'),
+    /** 0 = pick a free port. */
+    bindPort: port.default(5062),
+    /** The address put in Via/Contact/SDP (defaults to bindAddress). */
+    advertisedAddress: z.string().default(''),
+    /** Where PSTN calls go: the contact center's SIP URI (user part replaced by the called number when `{called}` is used). */
+    contactCenterUri: z.string().regex(/^sips?:/, 'expected a sip: or sips: URI').default('sip:{called}@127.0.0.1:5080'),
+    /** The header carrying the appliance's call id in every INVITE, so the contact center can name the call. */
+    callIdHeader: z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/).default('X-Tonewall-Call-Id'),
+    codecs: z.array(z.enum(['PCMU', 'PCMA'])).min(1).default(['PCMU', 'PCMA']),
+    ptimeMs: z.union([z.literal(10), z.literal(20), z.literal(30)]).default(20),
+    rtpPortMin: port.default(20000),
+    rtpPortMax: port.default(20999),
+    userAgent: z.string().default('tonewall'),
+    /** Answer-timeout for outgoing INVITEs (RFC 3261 Timer B is 64*T1 = 32 s). */
+    inviteTimeoutMs: z.number().int().min(1000).default(32000),
+    /** The embedded demo contact center: a SIP endpoint in this process that answers every call. */
+    demoEndpoint: z
+      .object({
+        enabled: z.boolean().default(true),
+        bindAddress: z.string().default('127.0.0.1'),
+        bindPort: port.default(5080),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export const mqttSchema = z
+  .object({
+    /** Broker URL. With embeddedBroker.enabled and no explicit url, the embedded broker's address. */
+    url: z.string().regex(/^(mqtts?|tcp|tls|ws|wss):\/\//, 'expected mqtt://, mqtts://, ws:// or wss://').default('mqtt://127.0.0.1:1883'),
+    topicRoot: z.string().regex(/^[a-z0-9_/-]+$/).default('tonewall/v1'),
+    username: z.string().optional(),
+    password: z.string().optional(),
+    keepaliveS: z.number().int().min(5).max(3600).default(30),
+    willDelayS: z.number().int().min(0).max(300).default(15),
+    /** Session expiry must be at least the will delay (DESIGN.md §6). */
+    sessionExpiryS: z.number().int().min(0).default(300),
+    reconnectMinMs: z.number().int().min(100).default(1000),
+    reconnectMaxMs: z.number().int().min(1000).default(60000),
+    tls: z
+      .object({
+        ca: z.string().optional(),
+        cert: z.string().optional(),
+        key: z.string().optional(),
+        rejectUnauthorized: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
+    embeddedBroker: z
+      .object({
+        enabled: z.boolean().default(true),
+        host: z.string().default('127.0.0.1'),
+        port: port.default(1883),
+      })
+      .strict()
+      .prefault({}),
+    /** Retained call snapshots expire after this long (covers a device that dies mid-call). */
+    callSnapshotExpiryS: z.number().int().min(60).default(4 * 3600),
+  })
+  .strict();
+
+export const storeSchema = z
+  .object({
+    /** Database file; relative paths are under device.stateDir. */
+    path: z.string().min(1).default('tonewall.db'),
+    /** The outbox refuses new events past this many unacknowledged rows (raising an alarm before). */
+    outboxMaxRows: z.number().int().min(100).default(100000),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    device: deviceSchema.prefault({}),
+    log: logSchema.prefault({}),
+    card: cardSchema.prefault({}),
+    sip: sipSchema.prefault({}),
+    mqtt: mqttSchema.prefault({}),
+    store: storeSchema.prefault({}),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.mqtt.sessionExpiryS < c.mqtt.willDelayS) {
+      ctx.addIssue({ code: 'custom', path: ['mqtt', 'sessionExpiryS'], message: `must be at least mqtt.willDelayS (${c.mqtt.willDelayS}) so the will can fire` });
+    }
+    if (c.sip.rtpPortMax < c.sip.rtpPortMin + 1) {
+      ctx.addIssue({ code: 'custom', path: ['sip', 'rtpPortMax'], message: `must be above sip.rtpPortMin (${c.sip.rtpPortMin})` });
+    }
+    if (c.card.transport === 'socket' && !c.card.socket && !c.card.sim.enabled) {
+      ctx.addIssue({ code: 'custom', path: ['card', 'socket'], message: 'is required when card.transport is "socket" and the simulator is off' });
+    }
+    if (c.card.transport === 'serial' && !c.card.path && !c.card.sim.enabled) {
+      ctx.addIssue({ code: 'custom', path: ['card', 'path'], message: 'is required when card.transport is "serial" and the simulator is off (e.g. /dev/ttyACM0)' });
+    }
+  });
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type CardConfig = Config['card'];
+export type SimConfig = Config['card']['sim'];
+export type SipConfig = Config['sip'];
+export type MqttConfig = Config['mqtt'];
+export type StoreConfig = Config['store'];
+export type LogConfig = Config['log'];
+export type DeviceConfig = Config['device'];
