@@ -141,11 +141,27 @@ export const storeSchema = z
   })
   .strict();
 
+export const pstnSchema = z
+  .object({
+    analog: z
+      .object({
+        /** The number each analog line represents, by port ("1": "100"); it becomes the INVITE's called number. */
+        lineNumbers: z.record(z.string().regex(/^[1-9][0-9]{0,2}$/, 'a port number'), z.string().regex(/^[0-9*#+]{1,32}$/)).default({}),
+        defaultLineNumber: z.string().regex(/^[0-9*#+]{1,32}$/).default('100'),
+        /** No ring for this long while ringing means the caller gave up (longest cadence gap + margin). */
+        ringTimeoutMs: z.number().int().min(1000).max(30000).default(8000),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     device: deviceSchema.prefault({}),
     log: logSchema.prefault({}),
     card: cardSchema.prefault({}),
+    pstn: pstnSchema.prefault({}),
     sip: sipSchema.prefault({}),
     mqtt: mqttSchema.prefault({}),
     store: storeSchema.prefault({}),
@@ -171,6 +187,7 @@ export type ConfigInput = z.input<typeof configSchema>;
 export type CardConfig = Config['card'];
 export type SimConfig = Config['card']['sim'];
 export type SipConfig = Config['sip'];
+export type PstnConfig = Config['pstn'];
 export type MqttConfig = Config['mqtt'];
 export type StoreConfig = Config['store'];
 export type LogConfig = Config['log'];
