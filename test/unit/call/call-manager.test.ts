@@ -1,0 +1,204 @@
+import assert from 'node:assert/strict';
+import { TypedEmitter } from '../../../hw/base/typed-emitter';
+import { nullLogger } from '../../../hw/base/logger';
+import type { CardEvents, TelephonyCard } from '../../../hw/card/types';
+import { CallManager } from '../../../controller/call/call-manager';
+import type { CallEventType, CallRecord } from '../../../controller/call/call';
+import type { InviteRequest, MediaLeg, SipLeg, SipLegEvents } from '../../../controller/call/ports';
+import { q850ToSipStatus, reasonHeader, sipStatusToQ850 } from '../../../controller/call/cause-map';
+import type { PstnCall, PstnCallEvents, PstnCallInfo, PstnRelease, PstnTrunkEvents } from '../../../controller/pstn/types';
+
+class FakePstnCall extends TypedEmitter<PstnCallEvents> implements PstnCall {
+  state = 'offered';
+  hangups: { q850: number; reason: string }[] = [];
+  answers = 0;
+  constructor(readonly info: PstnCallInfo) {
+    super();
+  }
+  answer(): Promise<void> {
+    this.answers++;
+    this.state = 'connected';
+    queueMicrotask(() => this.emit('answered'));
+    return Promise.resolve();
+  }
+  hangup(q850: number, reason: string): Promise<void> {
+    this.hangups.push({ q850, reason });
+    this.state = 'idle';
+    return Promise.resolve();
+  }
+  release(r: PstnRelease): void {
+    this.state = 'idle';
+    this.emit('released', r);
+  }
+}
+
+class FakeLeg extends TypedEmitter<SipLegEvents> implements SipLeg {
+  readonly sipCallId = 'sip-call-1@tonewall';
+  cancelled = 0;
+  byes = 0;
+  cancel(): void {
+    this.cancelled++;
+  }
+  hangup(): Promise<void> {
+    this.byes++;
+    return Promise.resolve();
+  }
+}
+
+class FakeMedia implements MediaLeg {
+  readonly sdpOffer = 'v=0 (offer)';
+  fromCardChunks: Buffer[] = [];
+  closed = 0;
+  applyAnswer(sdp: string): { codec: string } {
+    if (sdp === 'bad') throw new Error('no common codec: answer offered G729');
+    return { codec: 'PCMU' };
+  }
+  fromCard(pcm: Buffer): void {
+    this.fromCardChunks.push(pcm);
+  }
+  toCard(): Buffer {
+    return Buffer.alloc(80, 0x55);
+  }
+  stats() {
+    return { packetsSent: 0, packetsReceived: 0 };
+  }
+  close(): void {
+    this.closed++;
+  }
+}
+
+class FakeCard extends TypedEmitter<CardEvents> {
+  written: { channel: number; data: Uint8Array }[] = [];
+  info = { model: 'fake', firmwareVersion: '1', serial: 's', protocolVersion: 1, law: 'ulaw' as const, ports: [], spans: [] };
+  writePcm(channel: number, data: Uint8Array): void {
+    this.written.push({ channel, data });
+  }
+}
+
+async function setup() {
+  const card = new FakeCard();
+  const trunk = new TypedEmitter<PstnTrunkEvents>();
+  const invites: InviteRequest[] = [];
+  const leg = new FakeLeg();
+  const media = new FakeMedia();
+  const events: { event: CallEventType; record: CallRecord }[] = [];
+  const mgr = new CallManager({
+    card: card as unknown as TelephonyCard,
+    trunk,
+    sip: {
+      invite: (req) => {
+        invites.push(req);
+        return leg;
+      },
+    },
+    media: { open: () => Promise.resolve(media) },
+    recorder: { changed: (record, event) => events.push({ event, record: { ...record } }) },
+    log: nullLogger,
+    contactCenterUri: 'sip:{called}@cc.example.net',
+    callIdHeader: 'X-Tonewall-Call-Id',
+    newCallId: () => 'call-0001',
+  });
+  mgr.start();
+  const pstn = new FakePstnCall({ trunk: 'port/1', port: 1, channel: 1, callerNumber: '5551234567', callerName: 'ALICE', calledNumber: '100' });
+  trunk.emit('incoming', pstn);
+  await new Promise((r) => setImmediate(r));
+  return { card, trunk, invites, leg, media, events, mgr, pstn };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+describe('call manager: PSTN → SIP', () => {
+  it('routes the called number and carries the appliance call id and caller in the INVITE', async () => {
+    const { invites, events } = await setup();
+    assert.equal(invites.length, 1);
+    assert.deepEqual(invites[0], {
+      requestUri: 'sip:100@cc.example.net',
+      fromUser: '5551234567',
+      fromDisplayName: 'ALICE',
+      headers: { 'X-Tonewall-Call-Id': 'call-0001' },
+      sdpOffer: 'v=0 (offer)',
+    });
+    assert.deepEqual(events.map((e) => e.event), ['call.started']);
+  });
+
+  it('answers the PSTN line only when the contact center answers, then moves PCM both ways', async () => {
+    const { leg, pstn, card, media, events, mgr } = await setup();
+    leg.emit('progress', 180, 'Ringing');
+    assert.equal(pstn.answers, 0);
+    card.emit('pcm', 1, Buffer.alloc(80, 1));
+    assert.equal(media.fromCardChunks.length, 0, 'no audio before answer');
+    leg.emit('answered', 'v=0 (answer)');
+    await tick();
+    assert.equal(pstn.answers, 1);
+    assert.equal(mgr.get('call-0001')?.state, 'active');
+    card.emit('pcm', 1, Buffer.alloc(80, 7));
+    assert.equal(media.fromCardChunks[0]?.[0], 7);
+    assert.equal(card.written.length, 1);
+    assert.equal(card.written[0]?.channel, 1);
+    assert.deepEqual(events.map((e) => e.event), ['call.started', 'call.answered']);
+    assert.equal(events[1]?.record.codec, 'PCMU');
+  });
+
+  it('maps a SIP failure to a Q.850 cause on the PSTN side (RFC 3398 §7.2.4.1: 486 → 17)', async () => {
+    const { leg, pstn, events, media, mgr } = await setup();
+    leg.emit('failed', 486, 'Busy Here');
+    assert.deepEqual(pstn.hangups, [{ q850: 17, reason: 'SIP 486 Busy Here' }]);
+    assert.equal(events.at(-1)?.event, 'call.ended');
+    assert.equal(events.at(-1)?.record.sipStatus, 486);
+    assert.equal(media.closed, 1);
+    assert.equal(mgr.activeCalls, 0);
+  });
+
+  it('CANCELs the INVITE when the caller hangs up before the answer, and BYEs after', async () => {
+    const a = await setup();
+    a.pstn.release({ by: 'pstn', q850: 16, reason: 'caller hung up while ringing' });
+    assert.equal(a.leg.cancelled, 1);
+    assert.equal(a.leg.byes, 0);
+    assert.deepEqual(a.pstn.hangups, [], 'the PSTN leg released itself');
+
+    const b = await setup();
+    b.leg.emit('answered', 'v=0');
+    await tick();
+    b.pstn.release({ by: 'pstn', q850: 16, reason: 'loop current dropped' });
+    assert.equal(b.leg.byes, 1);
+    assert.equal(b.events.at(-1)?.record.endBy, 'pstn');
+  });
+
+  it('hangs up the PSTN line on a BYE from the contact center', async () => {
+    const { leg, pstn, events } = await setup();
+    leg.emit('answered', 'v=0');
+    await tick();
+    leg.emit('ended', 'remote', 'BYE');
+    assert.deepEqual(pstn.hangups, [{ q850: 16, reason: 'BYE' }]);
+    assert.equal(events.at(-1)?.record.endBy, 'sip');
+  });
+
+  it('closes the call with BYE when the answer SDP is unusable', async () => {
+    const { leg, pstn, events } = await setup();
+    leg.emit('answered', 'bad');
+    assert.equal(leg.byes, 1);
+    assert.equal(pstn.answers, 0);
+    assert.match(events.at(-1)?.record.endReason ?? '', /unusable SDP answer: no common codec/);
+  });
+
+  it('refuses new calls while draining with Q.850 34', async () => {
+    const { mgr, trunk } = await setup();
+    mgr.setDraining(true);
+    const p = new FakePstnCall({ trunk: 'port/2', port: 2, channel: 2, callerNumber: '', callerName: '', calledNumber: '100' });
+    trunk.emit('incoming', p);
+    await tick();
+    assert.deepEqual(p.hangups, [{ q850: 34, reason: 'appliance draining' }]);
+  });
+});
+
+describe('cause mapping (RFC 3398, RFC 3326)', () => {
+  it('maps both ways by the RFC tables with class fallbacks', () => {
+    assert.equal(sipStatusToQ850(404), 1);
+    assert.equal(sipStatusToQ850(503), 41);
+    assert.equal(sipStatusToQ850(599), 41);
+    assert.equal(q850ToSipStatus(17), 486);
+    assert.equal(q850ToSipStatus(34), 503);
+    assert.equal(q850ToSipStatus(99), 500);
+    assert.equal(reasonHeader(16, 'Normal "call" clearing'), 'Q.850;cause=16;text="Normal  call  clearing"');
+  });
+});
