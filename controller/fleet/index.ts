@@ -1,0 +1,9 @@
+/** Public surface of controller/fleet. */
+export { FleetReporter, CONN_COUNTER_KEY, type FleetReporterOptions, type FleetMetrics, type FleetReporterEvents } from './reporter';
+export { startEmbeddedBroker, type EmbeddedBroker, type EmbeddedBrokerOptions } from './embedded-broker';
+export type { MqttConnectFn } from './connection';
+export type { MqttProtocolVersion } from './connect-options';
+export * from './topics';
+export type { Envelope, Enveloped } from './envelope';
+export { PublishGuard } from './publish-guard';
+export { backoffDelayMs } from './backoff';

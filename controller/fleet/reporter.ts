@@ -1,0 +1,308 @@
+/**
+ * FleetReporter: the device's voice on MQTT (DESIGN.md §6).
+ *
+ * On every CONNECT: the persisted counter `mqtt.conn` is incremented and the last will built with
+ * it (status offline/lwt, retained, QoS 1, will delay). On every CONNACK, in this order: `status`
+ * online (retained), `info` (retained), the live call snapshots, then the outbox events in seq
+ * order. `stop()` publishes `status` offline/shutdown, then a normal DISCONNECT (no will).
+ *
+ * Every message goes through `publish()` — the one path that wraps the envelope, runs the publish
+ * guard, and sets the MQTT 5 properties (contentType application/json, payloadFormatIndicator,
+ * user property schema=…, message expiry for call snapshots).
+ *
+ * Consumers' rule (docs/mqtt/topics.md): ignore an `offline` whose `conn` is lower than that of the
+ * last `online` seen; dedupe events by `id`.
+ */
+import type { IClientPublishOptions, MqttClient, IPublishPacket } from 'mqtt';
+import mqtt from 'mqtt';
+import { type Clock, type TimerHandle, systemClock } from '../../hw/base/clock';
+import { TonewallError, errorMessage } from '../../hw/base/errors';
+import type { Logger } from '../../hw/base/logger';
+import { TypedEmitter } from '../../hw/base/typed-emitter';
+import type { DeviceConfig, MqttConfig } from '../config/schema';
+import type { OutboxEvent } from '../store/outbox';
+import type { Store } from '../store/store';
+import { buildConnectOptions, type MqttProtocolVersion } from './connect-options';
+import { MqttConnection, type MqttConnectFn } from './connection';
+import { EnvelopeSource } from './envelope';
+import { OutboxPump } from './outbox-pump';
+import { PublishGuard } from './publish-guard';
+import { type CallSnapshotBody, type DeviceTopic, type DeviceTopics, type InfoBody, type StatusBody, absoluteTopic, callTopic, topicPolicy } from './topics';
+
+export const CONN_COUNTER_KEY = 'mqtt.conn';
+
+export interface FleetReporterOptions {
+  mqtt: MqttConfig;
+  device: DeviceConfig;
+  store: Store;
+  log: Logger;
+  clock?: Clock;
+  /** The birth record, read at every connect. */
+  info: () => InfoBody;
+  /** MQTT.js factory (tests inject; default mqtt.connect). */
+  connect?: MqttConnectFn;
+  /** Overrides mqtt.url (e.g. the embedded broker's address). */
+  url?: string;
+  /** 5 by default; 4 for a 3.1.1-only broker (the embedded aedes). */
+  protocolVersion?: MqttProtocolVersion;
+  firmware?: { version: string; slot: string };
+  /** Outbox events in flight at once (default 8). */
+  eventWindow?: number;
+  /** Backstop poll of the outbox (default 1000 ms). */
+  pollMs?: number;
+  /** Acked outbox rows are pruned after this long (default 24 h). */
+  ackedRetentionMs?: number;
+  random?: () => number;
+}
+
+export interface FleetMetrics {
+  connected: boolean;
+  conn: number;
+  connectAttempts: number;
+  sessions: number;
+  connectFailures: number;
+  published: number;
+  publishErrors: number;
+  guardRefused: number;
+  eventsPublished: number;
+  eventsHistorical: number;
+  eventsFailed: number;
+  eventsRefused: number;
+  outboxDepth: number;
+  outboxNearFull: boolean;
+}
+
+export interface FleetReporterEvents {
+  connected: [{ conn: number; sessionPresent: boolean }];
+  disconnected: [{ conn: number; reason: string }];
+  'event-acked': [{ seq: number; id: string; historical: boolean }];
+  message: [topic: string, payload: Buffer, packet: IPublishPacket];
+}
+
+export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
+  readonly boot: string;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly env: EnvelopeSource;
+  private readonly guard = new PublishGuard();
+  private readonly connection: MqttConnection;
+  private readonly pump: OutboxPump;
+  private readonly protocolVersion: MqttProtocolVersion;
+  private readonly snapshots = new Map<string, CallSnapshotBody>();
+  private readonly pendingClears = new Set<string>();
+  private pollTimer: TimerHandle | undefined;
+  private sessions = 0;
+  private published = 0;
+  private publishErrors = 0;
+
+  constructor(private readonly opts: FleetReporterOptions) {
+    super();
+    this.clock = opts.clock ?? systemClock;
+    this.log = opts.log.child('fleet');
+    this.env = new EnvelopeSource(opts.device.id, this.clock);
+    this.boot = this.env.boot;
+    this.protocolVersion = opts.protocolVersion ?? 5;
+    absoluteTopic(opts.mqtt.topicRoot, opts.device.id, 'status'); // validates root and id now
+    this.pump = new OutboxPump({
+      store: opts.store,
+      log: this.log,
+      window: Math.max(1, opts.eventWindow ?? 8),
+      publish: (ev, historical) => this.publishEvent(ev, historical),
+      onAcked: (ev, historical) => this.emit('event-acked', { seq: ev.seq, id: ev.id, historical }),
+    });
+    this.connection = new MqttConnection({
+      url: opts.url ?? opts.mqtt.url,
+      log: this.log,
+      clock: this.clock,
+      connect: opts.connect ?? ((url, o) => mqtt.connect(url, o)),
+      reconnectMinMs: opts.mqtt.reconnectMinMs,
+      reconnectMaxMs: Math.max(opts.mqtt.reconnectMinMs, opts.mqtt.reconnectMaxMs),
+      random: opts.random,
+      prepare: () => this.prepareConnect(),
+    });
+    this.connection.on('connected', ({ client, conn, sessionPresent }) => this.onConnected(client, conn, sessionPresent));
+    this.connection.on('disconnected', (d) => {
+      this.pump.onDisconnected();
+      this.emit('disconnected', d);
+    });
+    this.connection.on('message', (topic, payload, packet) => this.emit('message', topic, payload, packet));
+  }
+
+  /** Absolute topic for a relative one under this device. */
+  topic(relative: string): string {
+    return absoluteTopic(this.opts.mqtt.topicRoot, this.opts.device.id, relative);
+  }
+
+  get connected(): boolean {
+    return this.connection.state === 'connected';
+  }
+
+  /** The CONNECT counter of the current (or last) connection. */
+  get conn(): number {
+    return this.env.conn;
+  }
+
+  start(): void {
+    this.connection.start();
+    this.pollTimer = this.clock.setInterval(() => this.poll(), this.opts.pollMs ?? 1000);
+  }
+
+  /** Publishes status offline (reason, default shutdown), then disconnects cleanly. */
+  async stop(reason: 'shutdown' | 'restart' = 'shutdown'): Promise<void> {
+    this.pollTimer?.cancel();
+    this.pollTimer = undefined;
+    this.pump.onDisconnected();
+    await this.connection.stop(async (client) => {
+      await this.publish(client, 'status', this.statusBody('offline', reason));
+    });
+  }
+
+  /** Call after committing new outbox events: sends them now instead of at the next poll. */
+  kick(): void {
+    this.pump.kick();
+  }
+
+  /**
+   * Sets (or with null clears) the retained live snapshot of a call. Kept in memory and
+   * republished on every connect; a clear made while offline is sent on the next connect.
+   */
+  setCallSnapshot(callId: string, snapshot: CallSnapshotBody | null): void {
+    const rel = callTopic(callId);
+    if (snapshot === null) {
+      this.snapshots.delete(callId);
+      this.pendingClears.add(callId);
+    } else {
+      if (snapshot.callId !== callId) {
+        throw new TonewallError('EFLEET_SNAPSHOT', `call snapshot for "${callId}" carries callId "${snapshot.callId}"`);
+      }
+      this.snapshots.set(callId, snapshot);
+      this.pendingClears.delete(callId);
+    }
+    const client = this.connection.activeClient;
+    if (client) this.sendSnapshot(client, callId, rel, snapshot);
+  }
+
+  /** Republishes `info` (after a change). No-op while offline: it goes out on the next connect. */
+  async publishInfo(): Promise<void> {
+    const client = this.connection.activeClient;
+    if (client) await this.publish(client, 'info', this.opts.info());
+  }
+
+  get metrics(): FleetMetrics {
+    const c = this.connection.counters;
+    return {
+      connected: this.connected,
+      conn: this.env.conn,
+      connectAttempts: c.attempts,
+      sessions: this.sessions,
+      connectFailures: c.failures,
+      published: this.published,
+      publishErrors: this.publishErrors,
+      guardRefused: this.guard.refused,
+      eventsPublished: this.pump.counters.published,
+      eventsHistorical: this.pump.counters.historical,
+      eventsFailed: this.pump.counters.failed,
+      eventsRefused: this.pump.counters.refused,
+      outboxDepth: this.opts.store.outbox.depth(),
+      outboxNearFull: this.opts.store.outbox.nearFull,
+    };
+  }
+
+  private prepareConnect(): { conn: number; options: ReturnType<typeof buildConnectOptions> } {
+    const conn = this.opts.store.deviceState.increment(CONN_COUNTER_KEY);
+    this.env.conn = conn;
+    const will = this.env.wrap(this.statusBody('offline', 'lwt'), conn);
+    const topic = this.topic('status');
+    this.guard.check(topic, will);
+    return {
+      conn,
+      options: buildConnectOptions({ mqtt: this.opts.mqtt, clientId: this.opts.device.id, will: { topic, payload: JSON.stringify(will) }, protocolVersion: this.protocolVersion }),
+    };
+  }
+
+  private onConnected(client: MqttClient, conn: number, sessionPresent: boolean): void {
+    this.sessions++;
+    const reason = this.sessions === 1 ? 'startup' : 'reconnect';
+    const fail = (what: string) => (err: unknown) => this.log.warn(`publishing ${what} failed`, { err: errorMessage(err) });
+    // Written to the socket in this order: status, info, snapshots, then events.
+    this.publish(client, 'status', this.statusBody('online', reason)).catch(fail('status'));
+    try {
+      this.publish(client, 'info', this.opts.info()).catch(fail('info'));
+    } catch (err) {
+      fail('info')(err);
+    }
+    for (const callId of this.pendingClears) this.sendSnapshot(client, callId, callTopic(callId), null);
+    for (const [callId, snap] of this.snapshots) this.sendSnapshot(client, callId, callTopic(callId), snap);
+    this.emit('connected', { conn, sessionPresent });
+    this.pump.onConnected();
+  }
+
+  private sendSnapshot(client: MqttClient, callId: string, rel: `calls/${string}`, snap: CallSnapshotBody | null): void {
+    const p = snap === null ? this.publishEmpty(client, rel) : this.publish(client, rel, snap, { messageExpiryS: this.opts.mqtt.callSnapshotExpiryS });
+    p.then(
+      () => {
+        if (snap === null && !this.snapshots.has(callId)) this.pendingClears.delete(callId);
+      },
+      (err: unknown) => this.log.warn('publishing call snapshot failed', { callId, err: errorMessage(err) }),
+    );
+  }
+
+  private publishEvent(ev: OutboxEvent, historical: boolean): Promise<void> {
+    const client = this.connection.activeClient;
+    if (!client) return Promise.reject(new TonewallError('EFLEET_OFFLINE', `event seq ${ev.seq} not sent: not connected`));
+    const body = { id: ev.id, type: ev.type, createdTs: ev.createdMs, data: ev.data, ...(historical ? { historical: true as const } : {}) };
+    return this.publish(client, ev.topic as `events/${string}`, body);
+  }
+
+  private statusBody(state: 'online' | 'offline', reason: StatusBody['reason']): StatusBody {
+    return { state, reason, fw: this.opts.firmware?.version ?? '0.0.0', slot: this.opts.firmware?.slot ?? 'A' };
+  }
+
+  /** The single publish path: envelope, guard, MQTT 5 properties. Resolves on PUBACK. */
+  private async publish<T extends DeviceTopic>(client: MqttClient, rel: T, body: DeviceTopics[T], extra: { messageExpiryS?: number } = {}): Promise<void> {
+    const topic = this.topic(rel);
+    const payload = this.env.wrap(body);
+    this.guard.check(topic, payload);
+    const policy = topicPolicy(rel);
+    const opts: IClientPublishOptions = { qos: policy.qos, retain: policy.retain };
+    if (this.protocolVersion === 5) {
+      opts.properties = {
+        contentType: 'application/json',
+        payloadFormatIndicator: true,
+        userProperties: { schema: policy.schema },
+        ...(extra.messageExpiryS !== undefined ? { messageExpiryInterval: extra.messageExpiryS } : {}),
+      };
+    }
+    await this.send(client, topic, JSON.stringify(payload), opts);
+  }
+
+  /** An empty retained payload clears a retained topic (nothing to guard). */
+  private async publishEmpty(client: MqttClient, rel: DeviceTopic): Promise<void> {
+    const topic = this.topic(rel);
+    this.guard.check(topic, null);
+    await this.send(client, topic, '', { qos: 1, retain: true });
+  }
+
+  private send(client: MqttClient, topic: string, payload: string, opts: IClientPublishOptions): Promise<void> {
+    return new Promise((resolve, reject) => {
+      client.publish(topic, payload, opts, (err) => {
+        if (err) {
+          this.publishErrors++;
+          reject(err);
+        } else {
+          this.published++;
+          resolve();
+        }
+      });
+    });
+  }
+
+  private poll(): void {
+    this.pump.poll();
+    try {
+      this.opts.store.outbox.prune(this.opts.ackedRetentionMs ?? 24 * 3600 * 1000);
+    } catch (err) {
+      this.log.warn('outbox prune failed', { err: errorMessage(err) });
+    }
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * The device's MQTT topic tree (DESIGN.md §6, mqtt-fleet.md §7.2) as types keyed by topic, so a
+ * publish of the wrong shape to a topic is a compile error (STYLE.md: one module of types keyed by
+ * topic). Topics here are relative to `${topicRoot}/${deviceId}/`.
+ *
+ * Every payload is `Envelope & Body` (envelope.ts). Only the topics the walking skeleton publishes
+ * are here; health, spans, alarms, pay, metrics, rpc, config and ota join as they are built.
+ */
+import { TonewallError } from '../../hw/base/errors';
+import type { JsonObject } from '../store/json';
+
+export type StatusState = 'online' | 'offline';
+/** startup: first connect of this process; reconnect: any later one; lwt: the last will. */
+export type StatusReason = 'startup' | 'reconnect' | 'shutdown' | 'restart' | 'lwt';
+
+/** `status` (QoS 1, retained; also the last will). */
+export interface StatusBody {
+  state: StatusState;
+  reason: StatusReason;
+  /** Firmware version and active A/B slot. */
+  fw: string;
+  slot: string;
+}
+
+/** `info` (QoS 1, retained): birth record on every connect, after `status` online. No secrets. */
+export interface InfoBody {
+  site?: string;
+  hw?: { model?: string; serial?: string; card?: { model?: string; fw?: string; spans?: number; ports?: number } };
+  sw?: { tonewall?: string; node?: string; os?: string; slot?: string };
+  capabilities?: { rpc?: string[]; metrics?: string[] };
+  cert?: { notAfter?: string };
+  mqtt?: { broker?: string; protocol?: number };
+}
+
+export type CallSnapshotState = 'setup' | 'ringing' | 'active' | 'held' | 'ending';
+
+/** `calls/{callId}` (QoS 1, retained with message expiry; an empty retained payload clears it). */
+export interface CallSnapshotBody {
+  callId: string;
+  state: CallSnapshotState;
+  dir: 'in' | 'out';
+  port?: number;
+  span?: number;
+  chan?: number;
+  trunk?: string;
+  /** ms since epoch. */
+  startedAt: number;
+  payActive: boolean;
+}
+
+/** `events/{type}` (QoS 1, not retained, from the outbox). */
+export interface EventBody {
+  /** UUIDv7: consumers dedupe by it (delivery is at-least-once). */
+  id: string;
+  /** e.g. `call`, `call.ended`. */
+  type: string;
+  /** When the event was committed (ms since epoch); `ts` is when it was published. */
+  createdTs: number;
+  data: JsonObject;
+  /** Present (true) when published on a later connection than the one it was created in. */
+  historical?: true;
+}
+
+/** Payload bodies keyed by relative topic. */
+export interface DeviceTopics {
+  status: StatusBody;
+  info: InfoBody;
+  [callTopic: `calls/${string}`]: CallSnapshotBody;
+  [eventTopic: `events/${string}`]: EventBody;
+}
+export type DeviceTopic = keyof DeviceTopics;
+
+export interface TopicPolicy {
+  qos: 0 | 1;
+  retain: boolean;
+  /** Schema name for the `schema` user property (`status@1`). */
+  schema: string;
+}
+
+/** QoS / retain per topic family (DESIGN.md §6 table). */
+export function topicPolicy(topic: DeviceTopic): TopicPolicy {
+  if (topic === 'status') return { qos: 1, retain: true, schema: 'status@1' };
+  if (topic === 'info') return { qos: 1, retain: true, schema: 'info@1' };
+  if (topic.startsWith('calls/')) return { qos: 1, retain: true, schema: 'call@1' };
+  return { qos: 1, retain: false, schema: 'event@1' };
+}
+
+const LEVEL = /^[A-Za-z0-9_.-]{1,128}$/;
+
+/** A topic level from an id: refuses wildcards, separators and empty levels (names the value). */
+export function topicLevel(what: string, value: string): string {
+  if (!LEVEL.test(value)) {
+    throw new TonewallError('EFLEET_TOPIC', `${what} "${value.slice(0, 128)}" is not a topic level of 1-128 characters [A-Za-z0-9_.-]`);
+  }
+  return value;
+}
+
+export function callTopic(callId: string): `calls/${string}` {
+  return `calls/${topicLevel('call id', callId)}`;
+}
+
+export function eventTopic(type: string): `events/${string}` {
+  return `events/${topicLevel('event type', type)}`;
+}
+
+/** `${root}/${deviceId}/${relative}`; root and device id are checked once here. */
+export function absoluteTopic(root: string, deviceId: string, relative: string): string {
+  if (!/^[a-z0-9_-]+(\/[a-z0-9_-]+)*$/.test(root)) {
+    throw new TonewallError('EFLEET_TOPIC', `topic root "${root}" is not levels of [a-z0-9_-] separated by "/"`);
+  }
+  topicLevel('device id', deviceId);
+  return `${root}/${deviceId}/${relative}`;
+}
