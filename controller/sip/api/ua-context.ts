@@ -1,0 +1,29 @@
+/**
+ * What a call object needs from its user agent: the transaction layer, the clock, and helpers that
+ * put our Via / Contact / User-Agent on requests. Kept as an interface so calls do not import the
+ * user agent class (no import cycle) and tests can see exactly what calls use.
+ */
+import type { Clock } from '../../../hw/base/clock';
+import type { Logger } from '../../../hw/base/logger';
+import type { SipRequest } from '../core/messages/message';
+import type { ClientTransaction, TransactionLayer } from '../core/transaction-layer';
+import type { ClientTransactionUser, Destination, SipTimerValues } from '../core/transactions/transaction';
+
+export interface UaContext {
+  readonly layer: TransactionLayer;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly timers: SipTimerValues;
+  readonly userAgent: string;
+  /** Our Contact URI for a user part, e.g. `sip:5551234@127.0.0.1:5062`. */
+  contactUri(user: string): string;
+  /** Adds a top Via with a new branch and sends the request in a client transaction. */
+  sendRequest(req: SipRequest, dest: Destination, user: ClientTransactionUser): ClientTransaction;
+  /** Sends an ACK for a 2xx outside transactions (§13.2.2.4); adds a top Via with a new branch the first time only, so retransmitted ACKs are identical. */
+  sendAck(ack: SipRequest, dest: Destination): void;
+  /** The call is over: forget it. */
+  release(callId: string, kind: 'outgoing' | 'incoming'): void;
+}
+
+/** The methods we implement (Allow, §20.5). */
+export const ALLOWED_METHODS = 'INVITE, ACK, CANCEL, BYE, OPTIONS';

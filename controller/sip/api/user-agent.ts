@@ -1,0 +1,233 @@
+/**
+ * The SIP user agent the call manager uses (and the demo endpoint is built from): places outgoing
+ * calls, offers incoming ones, answers OPTIONS, routes in-dialog BYE/ACK to their calls.
+ *
+ * Layering (SIP.js style): api/ imports core/ (transport, transaction layer, dialogs, messages);
+ * core/ never imports api/. This class is the UA core of RFC 3261 §8/§12/§13 plus the public API.
+ *
+ * Requests outside a dialog (§8.2): INVITE → IncomingCall ('incoming-call'; 480 when nobody
+ * listens), OPTIONS → 200 with Allow/Accept/Supported (§11.2), CANCEL → 200 + 487 on the INVITE or
+ * 481 (§9.2), BYE/other in-dialog requests without a dialog → 481, unknown methods → 405 (§8.2.1).
+ */
+import type { Clock } from '../../../hw/base/clock';
+import { systemClock } from '../../../hw/base/clock';
+import type { Logger } from '../../../hw/base/logger';
+import { TypedEmitter } from '../../../hw/base/typed-emitter';
+import type { SipConfig } from '../../config/schema';
+import { buildResponse, newBranch, newCallId, newTag } from '../core/messages/build';
+import { addHeader, header, newRequest, type SipRequest, type SipResponse } from '../core/messages/message';
+import { formatNameAddr, parseNameAddr } from '../core/messages/name-addr';
+import { formatHostPort, parseSipUri } from '../core/messages/uri';
+import { TransactionLayer, type ServerTransaction } from '../core/transaction-layer';
+import { InviteServerTransaction } from '../core/transactions/invite-server';
+import { DEFAULT_SIP_TIMERS, type ClientTransactionUser, type Destination, type SipTimerValues } from '../core/transactions/transaction';
+import { createUdpSocket, UdpTransport, type RemoteInfo, type SipTransport } from '../core/transport';
+import { TonewallError } from '../../../hw/base/errors';
+import { IncomingCall } from './incoming-call';
+import { OutgoingCall } from './outgoing-call';
+import { ALLOWED_METHODS, type UaContext } from './ua-context';
+
+export interface InviteRequest {
+  /** Where to call, e.g. `sip:100@10.0.0.5:5060`. */
+  requestUri: string;
+  /** The caller's number: the From user part. */
+  fromUser: string;
+  fromDisplayName?: string;
+  /** Extra headers (e.g. the appliance call id under `config.callIdHeader`). */
+  headers?: Record<string, string>;
+  sdpOffer: string;
+}
+
+export interface SipUserAgentOptions {
+  config: SipConfig;
+  log: Logger;
+  clock?: Clock;
+  /** An already-open transport; when absent start() binds UDP on config.bindAddress:bindPort. */
+  transport?: SipTransport;
+  /** RFC 3261 timer values (tests shorten them). */
+  timers?: SipTimerValues;
+}
+
+export interface SipUserAgentEvents {
+  'incoming-call': [call: IncomingCall];
+  warning: [message: string];
+}
+
+export class SipUserAgent extends TypedEmitter<SipUserAgentEvents> {
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly timers: SipTimerValues;
+  private transport: SipTransport | undefined;
+  private layer: TransactionLayer | undefined;
+  private readonly outgoing = new Map<string, OutgoingCall>();
+  private readonly incoming = new Map<string, IncomingCall>();
+  private readonly incomingByTx = new Map<InviteServerTransaction, IncomingCall>();
+  private readonly ownsTransport: boolean;
+
+  constructor(private readonly opts: SipUserAgentOptions) {
+    super();
+    this.clock = opts.clock ?? systemClock;
+    this.log = opts.log.child('sip');
+    this.timers = opts.timers ?? { ...DEFAULT_SIP_TIMERS };
+    this.transport = opts.transport;
+    this.ownsTransport = opts.transport === undefined;
+  }
+
+  async start(): Promise<void> {
+    if (this.layer) return;
+    if (!this.transport) {
+      const udp = new UdpTransport(createUdpSocket());
+      await udp.open(this.opts.config.bindAddress, this.opts.config.bindPort);
+      this.transport = udp;
+    }
+    this.transport.on('error', (err) => this.emit('warning', `SIP transport error: ${err.message}`));
+    this.layer = new TransactionLayer(this.transport, this.clock, this.log, this.timers);
+    this.layer.core = {
+      onRequest: (req, tx, from) => this.onRequest(req, tx, from),
+      onAck: (ack) => this.incoming.get(header(ack, 'call-id') ?? '')?.ackReceived(),
+      onStrayResponse: (res) => this.onStrayResponse(res),
+    };
+    this.log.info('SIP user agent listening', { address: this.localAddress.address, port: this.localAddress.port });
+  }
+
+  /** BYE or CANCEL every live call, then close the socket. */
+  async stop(): Promise<void> {
+    const calls = [...this.outgoing.values(), ...this.incoming.values()];
+    await Promise.all(calls.map((c) => c.shutdown()));
+    this.layer?.shutdown();
+    this.layer = undefined;
+    if (this.ownsTransport) await this.transport?.close();
+  }
+
+  /** The address and port we listen on and advertise (Via, Contact). */
+  get localAddress(): { address: string; port: number } {
+    const bound = this.transport?.localAddress ?? { address: this.opts.config.bindAddress, port: this.opts.config.bindPort };
+    const advertised = this.opts.config.advertisedAddress;
+    return { address: advertised !== '' ? advertised : bound.address, port: bound.port };
+  }
+
+  get counters(): { received: number; sent: number; parseErrors: number; strayResponses: number; liveCalls: number } {
+    const c = this.layer?.counters ?? { received: 0, sent: 0, parseErrors: 0, strayResponses: 0 };
+    return { ...c, liveCalls: this.outgoing.size + this.incoming.size };
+  }
+
+  invite(req: InviteRequest): OutgoingCall {
+    if (!this.layer) throw new TonewallError('ESIPSTATE', 'SipUserAgent.invite() called before start()');
+    parseSipUri(req.requestUri);
+    if (!/^[A-Za-z0-9\-_.!~*'()+%]+$/.test(req.fromUser)) {
+      throw new TonewallError('ESIPURI', `From user "${req.fromUser}" has characters outside the SIP user grammar`);
+    }
+    const local = this.localAddress;
+    const host = formatHostPort(local.address, undefined);
+    const invite = newRequest('INVITE', req.requestUri);
+    addHeader(invite, 'Max-Forwards', '70');
+    const fromUri = `sip:${req.fromUser}@${host}`;
+    addHeader(invite, 'From', formatNameAddr({ displayName: req.fromDisplayName, uri: fromUri, params: new Map([['tag', newTag()]]) }));
+    addHeader(invite, 'To', formatNameAddr({ displayName: undefined, uri: req.requestUri, params: new Map() }));
+    addHeader(invite, 'Call-ID', newCallId(host));
+    addHeader(invite, 'CSeq', '1 INVITE');
+    addHeader(invite, 'Contact', `<${this.contactUri(req.fromUser)}>`);
+    addHeader(invite, 'User-Agent', this.opts.config.userAgent);
+    addHeader(invite, 'Allow', ALLOWED_METHODS);
+    addHeader(invite, 'Supported', '');
+    for (const [name, value] of Object.entries(req.headers ?? {})) addHeader(invite, name, value);
+    addHeader(invite, 'Content-Type', 'application/sdp');
+    invite.body = Buffer.from(req.sdpOffer, 'utf8');
+    const call = new OutgoingCall(this.context(), invite, this.opts.config.inviteTimeoutMs);
+    this.outgoing.set(call.sipCallId, call);
+    call.start();
+    return call;
+  }
+
+  private contactUri(user: string): string {
+    const l = this.localAddress;
+    return `sip:${user}@${formatHostPort(l.address, l.port)}`;
+  }
+
+  private newVia(): string {
+    const l = this.localAddress;
+    return `SIP/2.0/UDP ${formatHostPort(l.address, l.port)};branch=${newBranch()};rport`;
+  }
+
+  private context(): UaContext {
+    const layer = this.layer;
+    if (!layer) throw new TonewallError('ESIPSTATE', 'SIP user agent is not started');
+    return {
+      layer,
+      clock: this.clock,
+      log: this.log,
+      timers: this.timers,
+      userAgent: this.opts.config.userAgent,
+      contactUri: (user) => this.contactUri(user),
+      sendRequest: (req: SipRequest, dest: Destination, user: ClientTransactionUser) => {
+        req.headers.unshift({ name: 'via', value: this.newVia() });
+        return layer.sendRequest(req, dest, user);
+      },
+      sendAck: (ack, dest) => {
+        if (header(ack, 'via') === undefined) ack.headers.unshift({ name: 'via', value: this.newVia() });
+        layer.send(ack, dest);
+      },
+      release: (callId, kind) => {
+        if (kind === 'outgoing') this.outgoing.delete(callId);
+        else {
+          const call = this.incoming.get(callId);
+          this.incoming.delete(callId);
+          for (const [tx, c] of this.incomingByTx) if (c === call) this.incomingByTx.delete(tx);
+        }
+      },
+    };
+  }
+
+  private respond(tx: ServerTransaction, req: SipRequest, status: number, extra: Record<string, string> = {}): void {
+    const res = buildResponse(req, status, undefined, { toTag: newTag() });
+    addHeader(res, 'User-Agent', this.opts.config.userAgent);
+    for (const [k, v] of Object.entries(extra)) addHeader(res, k, v);
+    tx.respond(res);
+  }
+
+  private onRequest(req: SipRequest, tx: ServerTransaction, _from: RemoteInfo): void {
+    const toTag = parseNameAddr(header(req, 'to') ?? '').params.get('tag');
+    switch (req.method) {
+      case 'INVITE':
+        if (toTag !== undefined) this.respond(tx, req, 488, { Warning: '399 tonewall "re-INVITE not supported yet"' });
+        else if (tx instanceof InviteServerTransaction) this.onInvite(req, tx);
+        return;
+      case 'CANCEL': {
+        const ist = this.layer?.findInviteServerTransaction(req);
+        const call = ist ? this.incomingByTx.get(ist) : undefined;
+        this.respond(tx, req, call ? 200 : 481);
+        call?.cancelled();
+        return;
+      }
+      case 'BYE': {
+        const call = [...this.outgoing.values(), ...this.incoming.values()].find((c) => c.matches(req));
+        this.respond(tx, req, call ? 200 : 481);
+        call?.remoteBye();
+        return;
+      }
+      case 'OPTIONS':
+        this.respond(tx, req, 200, { Allow: ALLOWED_METHODS, Accept: 'application/sdp', Supported: '' });
+        return;
+      default:
+        this.respond(tx, req, 405, { Allow: ALLOWED_METHODS });
+    }
+  }
+
+  private onInvite(req: SipRequest, tx: InviteServerTransaction): void {
+    const call = new IncomingCall(this.context(), req, tx);
+    if (this.listenerCount('incoming-call') === 0) {
+      call.reject(480, 'No Handler');
+      return;
+    }
+    this.incoming.set(call.sipCallId, call);
+    this.incomingByTx.set(tx, call);
+    this.emit('incoming-call', call);
+  }
+
+  private onStrayResponse(res: SipResponse): void {
+    const call = this.outgoing.get(header(res, 'call-id') ?? '');
+    if (call) call.strayResponse(res);
+  }
+}
+
+export type { IncomingCall, OutgoingCall };

@@ -1,0 +1,73 @@
+/**
+ * name-addr / addr-spec with header parameters, RFC 3261 §20.10 (Contact), §20.20 (From), §20.39 (To):
+ *
+ *   "Display Name" <sip:user@host;uri-param>;tag=abc     name-addr
+ *   Display Name <sip:user@host>;tag=abc                   name-addr, token display name
+ *   sip:user@host;tag=abc                                  addr-spec: ';' starts the header params
+ *
+ * Contract: the URI is kept as text (`uri`) and parsed on demand, so non-SIP URIs (tel:) pass.
+ */
+import { TonewallError } from '../../../../hw/base/errors';
+import { formatParams, parseParams } from './uri';
+
+export interface NameAddr {
+  displayName: string | undefined;
+  uri: string;
+  /** Header parameters (tag, expires, q, …), names lower-cased. */
+  params: Map<string, string | null>;
+}
+
+function naError(value: string, why: string): TonewallError {
+  return new TonewallError('ESIPHEADER', `address "${value}": ${why}`);
+}
+
+export function parseNameAddr(value: string): NameAddr {
+  const text = value.trim();
+  let displayName: string | undefined;
+  let uri: string;
+  let rest: string;
+  const lt = text.startsWith('"') ? -2 : text.indexOf('<');
+  if (text.startsWith('"')) {
+    let i = 1;
+    let name = '';
+    for (; i < text.length && text[i] !== '"'; i++) {
+      if (text[i] === '\\') i++;
+      name += text[i] ?? '';
+    }
+    if (i >= text.length) throw naError(value, 'unterminated quoted display name');
+    displayName = name;
+    const after = text.slice(i + 1).trimStart();
+    if (!after.startsWith('<')) throw naError(value, 'expected "<" after the quoted display name');
+    const gt = after.indexOf('>');
+    if (gt < 0) throw naError(value, 'missing ">"');
+    uri = after.slice(1, gt).trim();
+    rest = after.slice(gt + 1);
+  } else if (lt >= 0) {
+    const name = text.slice(0, lt).trim();
+    displayName = name === '' ? undefined : name;
+    const gt = text.indexOf('>', lt);
+    if (gt < 0) throw naError(value, 'missing ">"');
+    uri = text.slice(lt + 1, gt).trim();
+    rest = text.slice(gt + 1);
+  } else {
+    const semi = text.indexOf(';');
+    uri = semi < 0 ? text : text.slice(0, semi);
+    rest = semi < 0 ? '' : text.slice(semi);
+    if (/\s/.test(uri)) throw naError(value, 'an addr-spec may not contain whitespace (use <…>)');
+  }
+  if (uri === '') throw naError(value, 'empty URI');
+  if (!/^[A-Za-z][A-Za-z0-9+.-]*:/.test(uri)) throw naError(value, `"${uri}" is not an absolute URI`);
+  rest = rest.trim();
+  if (rest !== '' && !rest.startsWith(';')) throw naError(value, `unexpected "${rest}" after the URI`);
+  const params = parseParams(rest.replace(/\s*;\s*/g, ';').slice(1), value);
+  return { displayName, uri, params };
+}
+
+function quoteDisplayName(name: string): string {
+  return `"${name.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+}
+
+export function formatNameAddr(na: NameAddr): string {
+  const dn = na.displayName !== undefined && na.displayName !== '' ? `${quoteDisplayName(na.displayName)} ` : '';
+  return `${dn}<${na.uri}>${formatParams(na.params)}`;
+}

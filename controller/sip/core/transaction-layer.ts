@@ -1,0 +1,176 @@
+/**
+ * The transaction layer, RFC 3261 §17: turns datagrams from the transport into messages, matches
+ * them to transactions (§17.1.3 client, §17.2.3 server) and hands everything else to the UA core.
+ *
+ * - Incoming requests get `received` / `rport` on the top Via (§18.2.1, RFC 3581 §4) so responses
+ *   go back where the request came from (§18.2.2, RFC 3581 §4).
+ * - A request that matches no transaction starts a server transaction (ACK excepted: an ACK that
+ *   matches no INVITE server transaction is the ACK for a 2xx and goes to the core, §17.2.3).
+ * - A response that matches no client transaction goes to the core as a stray (2xx
+ *   retransmissions after the INVITE client transaction has terminated, §13.2.2.4).
+ * - Unparseable datagrams are counted and logged, never thrown upward.
+ */
+import type { Clock } from '../../../hw/base/clock';
+import { errorMessage } from '../../../hw/base/errors';
+import type { Logger } from '../../../hw/base/logger';
+import { buildResponse } from './messages/build';
+import { cseq, header, topVia, type SipMessage, type SipRequest, type SipResponse } from './messages/message';
+import { parseMessage, serializeMessage } from './messages/parser';
+import { formatVia, viaBranch } from './messages/via';
+import type { RemoteInfo, SipTransport } from './transport';
+import { InviteClientTransaction } from './transactions/invite-client';
+import { InviteServerTransaction } from './transactions/invite-server';
+import { NonInviteClientTransaction } from './transactions/non-invite-client';
+import { NonInviteServerTransaction } from './transactions/non-invite-server';
+import { DEFAULT_SIP_TIMERS, type ClientTransactionUser, type Destination, type SipTimerValues, type TransactionContext } from './transactions/transaction';
+
+export type ServerTransaction = InviteServerTransaction | NonInviteServerTransaction;
+export type ClientTransaction = InviteClientTransaction | NonInviteClientTransaction;
+
+/** What the UA core receives from the transaction layer. */
+export interface TransactionUserCore {
+  /** A new request with its server transaction. */
+  onRequest(req: SipRequest, tx: ServerTransaction, from: RemoteInfo): void;
+  /** An ACK that matched no INVITE server transaction (ACK for a 2xx). */
+  onAck(ack: SipRequest, from: RemoteInfo): void;
+  /** A response that matched no client transaction. */
+  onStrayResponse(res: SipResponse, from: RemoteInfo): void;
+}
+
+export interface TransactionLayerCounters {
+  received: number;
+  sent: number;
+  parseErrors: number;
+  strayResponses: number;
+}
+
+function serverKey(req: SipRequest): string {
+  const via = topVia(req);
+  const branch = viaBranch(via) ?? `nobranch:${header(req, 'call-id') ?? ''}:${cseq(req).seq}`;
+  const method = req.method === 'ACK' ? 'INVITE' : req.method;
+  return `${branch}|${via.host}:${via.port ?? 5060}|${method}`;
+}
+
+function clientKey(msg: SipMessage): string {
+  return `${viaBranch(topVia(msg)) ?? ''}|${cseq(msg).method === 'ACK' ? 'INVITE' : cseq(msg).method}`;
+}
+
+export class TransactionLayer {
+  readonly counters: TransactionLayerCounters = { received: 0, sent: 0, parseErrors: 0, strayResponses: 0 };
+  private readonly clients = new Map<string, ClientTransaction>();
+  private readonly servers = new Map<string, ServerTransaction>();
+  private readonly ctx: TransactionContext;
+  core: TransactionUserCore | undefined;
+
+  constructor(
+    private readonly transport: SipTransport,
+    clock: Clock,
+    private readonly log: Logger,
+    timers: SipTimerValues = DEFAULT_SIP_TIMERS,
+  ) {
+    this.ctx = { clock, log, timers, reliable: transport.reliable, send: (msg, dest) => this.send(msg, dest) };
+    transport.on('message', (data, from) => this.receive(data, from));
+  }
+
+  /** Serializes and sends outside any transaction (ACK for 2xx, 2xx retransmissions). */
+  send(msg: SipMessage, dest: Destination): void {
+    this.counters.sent++;
+    const data = serializeMessage(msg);
+    this.log.trace('send', { to: `${dest.address}:${dest.port}`, text: () => data.toString('utf8') });
+    this.transport.send(data, dest.address, dest.port);
+  }
+
+  sendRequest(req: SipRequest, dest: Destination, user: ClientTransactionUser): ClientTransaction {
+    const key = clientKey(req);
+    const tx = req.method === 'INVITE'
+      ? new InviteClientTransaction(key, req, dest, this.ctx, user)
+      : new NonInviteClientTransaction(key, req, dest, this.ctx, user);
+    this.clients.set(key, tx);
+    tx.onTerminated = () => this.clients.delete(key);
+    tx.start();
+    return tx;
+  }
+
+  /** The INVITE server transaction a CANCEL refers to (§9.2: same branch, method INVITE). */
+  findInviteServerTransaction(cancel: SipRequest): InviteServerTransaction | undefined {
+    const tx = this.servers.get(serverKey({ ...cancel, method: 'INVITE' }));
+    return tx instanceof InviteServerTransaction ? tx : undefined;
+  }
+
+  /** Stops all transactions and their timers. */
+  shutdown(): void {
+    for (const tx of [...this.clients.values(), ...this.servers.values()]) tx.terminate();
+    this.clients.clear();
+    this.servers.clear();
+  }
+
+  receive(data: Buffer, from: RemoteInfo): void {
+    this.counters.received++;
+    let msg: SipMessage;
+    try {
+      msg = parseMessage(data);
+    } catch (err) {
+      this.counters.parseErrors++;
+      this.log.warn('dropped unparseable SIP datagram', { from: `${from.address}:${from.port}`, error: errorMessage(err), bytes: data.length });
+      return;
+    }
+    this.log.trace('recv', { from: `${from.address}:${from.port}`, text: () => data.toString('utf8') });
+    try {
+      if (msg.kind === 'request') this.receiveRequest(msg, from);
+      else this.receiveResponse(msg, from);
+    } catch (err) {
+      this.counters.parseErrors++;
+      this.log.warn('dropped SIP message', { from: `${from.address}:${from.port}`, error: errorMessage(err) });
+    }
+  }
+
+  private receiveResponse(res: SipResponse, from: RemoteInfo): void {
+    const tx = this.clients.get(clientKey(res));
+    if (tx) {
+      tx.receiveResponse(res);
+      return;
+    }
+    this.counters.strayResponses++;
+    this.core?.onStrayResponse(res, from);
+  }
+
+  private receiveRequest(req: SipRequest, from: RemoteInfo): void {
+    const via = topVia(req);
+    if (via.host !== from.address) via.params.set('received', from.address);
+    if (via.params.has('rport')) via.params.set('rport', String(from.port));
+    const vias = req.headers.filter((h) => h.name === 'via');
+    const first = vias[0];
+    if (first) first.value = formatVia(via);
+    const key = serverKey(req);
+    const existing = this.servers.get(key);
+    if (req.method === 'ACK') {
+      if (existing instanceof InviteServerTransaction) existing.receiveAck();
+      else this.core?.onAck(req, from);
+      return;
+    }
+    if (existing) {
+      existing.receiveRequest();
+      return;
+    }
+    const dest = responseDestination(req, from);
+    const tx = req.method === 'INVITE'
+      ? new InviteServerTransaction(key, req, dest, this.ctx)
+      : new NonInviteServerTransaction(key, req, dest, this.ctx);
+    this.servers.set(key, tx);
+    tx.onTerminated = () => this.servers.delete(key);
+    if (tx instanceof InviteServerTransaction) tx.respond(buildResponse(req, 100));
+    if (this.core) this.core.onRequest(req, tx, from);
+    else tx.respond(buildResponse(req, 503));
+  }
+}
+
+/** §18.2.2 with RFC 3581: responses go to received (or sent-by host) and rport (or sent-by port). */
+export function responseDestination(req: SipRequest, _from: RemoteInfo): Destination {
+  const via = topVia(req);
+  const received = via.params.get('received') ?? via.host;
+  const rport = via.params.get('rport');
+  const port = rport !== undefined && rport !== null ? Number(rport) : via.port ?? 5060;
+  return { address: received, port };
+}
+
+
