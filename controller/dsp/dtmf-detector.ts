@@ -97,6 +97,12 @@ export class DtmfReporter {
     this.code = -1;
   }
 
+  /** Forgets any digit in progress without reporting it (after a fault). */
+  discard(): void {
+    this.state = 'idle';
+    this.code = -1;
+  }
+
   private stepActive(w: DtmfWindow, input: Input, reportCode: number): void {
     if (input === 'same') {
       this.misses = 0;

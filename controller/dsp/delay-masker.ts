@@ -1,0 +1,132 @@
+/**
+ * The delay line and masker of the uplink (DESIGN.md §5): samples are written at absolute input index
+ * n and leave at n + lookahead, so the analyser's decision about a window (which arrives at the end of
+ * the window) can still mask the window's start: the onset of a tone never leaves.
+ *
+ * Contract:
+ * - `write(x)` then, for the same count, `read()`: one sample in, one out; latency `lookaheadSamples`.
+ * - `maskWindow(start, end)` marks absolute samples [start - PRE_GUARD, end + POST_GUARD) for
+ *   replacement; samples already gone are not touched (the part of the onset that left is the cost of
+ *   a lookahead shorter than WINDOW_SAMPLES + PRE_GUARD ≈ 16 ms).
+ * - `engage()` fills the line with `lookaheadSamples` of comfort noise (the delay has to come from
+ *   somewhere); `release()` drops what is buffered (call it at a quiet moment).
+ * - In secure mode every sample that leaves passes the notch bank after replacement.
+ * - No allocation after construction.
+ */
+import { ReplacementSource, type MaskStyle } from './replacement';
+import { NotchBank } from './notch-bank';
+
+/** Samples masked before a DTMF-like window's start and after its end (5 ms each). */
+export const PRE_GUARD_SAMPLES = 40;
+export const POST_GUARD_SAMPLES = 40;
+
+const CAPACITY = 1024;
+const INDEX_MASK = CAPACITY - 1;
+
+const PASS = 0;
+const MASK = 1;
+const FILL = 2;
+
+export class DelayMasker {
+  readonly lookaheadSamples: number;
+  /** Masked regions that have started to leave (rising edges of the mask). */
+  maskedTones = 0;
+  /** Absolute index of the next sample written / read. */
+  writePos = 0;
+  readPos = 0;
+  /** Apply the notch bank to what leaves. */
+  notch = false;
+
+  private readonly ring = new Int16Array(CAPACITY);
+  private readonly flags = new Uint8Array(CAPACITY);
+  private readonly notchBank = new NotchBank();
+  private readonly replacement: ReplacementSource;
+  private holdUntil = 0;
+  private lastFlag = PASS;
+
+  constructor(style: MaskStyle, lookaheadSamples: number) {
+    this.replacement = new ReplacementSource(style);
+    this.lookaheadSamples = lookaheadSamples;
+  }
+
+  /** Buffered samples (the current latency). */
+  get buffered(): number {
+    return this.writePos - this.readPos;
+  }
+
+  /** Starts the delay line at absolute input index `position` with a lookahead of comfort noise. */
+  engage(position: number): void {
+    this.readPos = position - this.lookaheadSamples;
+    this.writePos = this.readPos;
+    for (let i = 0; i < this.lookaheadSamples; i++) this.push(0, FILL);
+    this.holdUntil = 0;
+    this.lastFlag = PASS;
+    this.notchBank.reset();
+  }
+
+  /** Drops the buffered samples: from now on read() follows write() with no delay. */
+  release(): void {
+    this.readPos = this.writePos;
+  }
+
+  write(x: number): void {
+    this.push(x, this.writePos < this.holdUntil ? MASK : PASS);
+  }
+
+  read(): number {
+    const i = this.readPos & INDEX_MASK;
+    this.readPos++;
+    const flag = this.flags[i] as number;
+    let y: number;
+    if (flag === PASS) {
+      y = this.ring[i] as number;
+    } else if (flag === MASK) {
+      if (this.lastFlag !== MASK) {
+        this.maskedTones++;
+        this.replacement.begin();
+      }
+      y = this.replacement.next();
+    } else {
+      y = this.replacement.comfort();
+    }
+    this.lastFlag = flag;
+    if (this.notch) y = this.notchBank.step(y);
+    return y > 32767 ? 32767 : y < -32768 ? -32768 : Math.round(y);
+  }
+
+  /** A comfort-noise sample, for a muted (faulted) uplink. */
+  comfort(): number {
+    return Math.round(this.replacement.comfort());
+  }
+
+  /** Marks the window [start, end) (absolute input indices) and its guards for replacement. */
+  maskWindow(start: number, end: number): void {
+    const from = Math.max(this.readPos, start - PRE_GUARD_SAMPLES);
+    const to = Math.min(this.writePos, end + POST_GUARD_SAMPLES);
+    for (let n = from; n < to; n++) this.flags[n & INDEX_MASK] = MASK;
+    const hold = end + POST_GUARD_SAMPLES;
+    if (hold > this.holdUntil) this.holdUntil = hold;
+  }
+
+  /** True when nothing is being masked and the buffered audio's mean square is below `maxMeanSquare`. */
+  isQuiet(maxMeanSquare: number): boolean {
+    if (this.writePos < this.holdUntil || this.lastFlag === MASK) return false;
+    const n = this.buffered;
+    if (n === 0) return true;
+    let sum = 0;
+    for (let p = this.readPos; p < this.writePos; p++) {
+      const i = p & INDEX_MASK;
+      if (this.flags[i] === MASK) return false;
+      const v = this.ring[i] as number;
+      sum += v * v;
+    }
+    return sum / n <= maxMeanSquare;
+  }
+
+  private push(x: number, flag: number): void {
+    const i = this.writePos & INDEX_MASK;
+    this.ring[i] = x;
+    this.flags[i] = flag;
+    this.writePos++;
+  }
+}
