@@ -19,17 +19,25 @@ import type { Logger } from '../../hw/base/logger';
 import { decode, encode, PAYLOAD_TYPE, SILENCE_BYTE, type CompandingLaw } from './g711';
 import { JitterBuffer, type JitterBufferCounters } from './jitter-buffer';
 import type { RtpPacket } from './rtp-packet';
-import type { RtpCounters, RtpSession } from './rtp-session';
+import type { RtpCounters } from './rtp-session';
 import type { UplinkProcessor } from './uplink-processor';
 
 /** Samples per 10 ms card chunk at 8 kHz. */
 export const CARD_CHUNK_SAMPLES = 80;
 
+/** What the pipeline needs of an RTP session (RtpSession implements it; tests use a fake). */
+export interface RtpMediaPort {
+  send(payloadType: number, payload: Uint8Array, samples: number, marker?: boolean): void;
+  on(event: 'packet', listener: (packet: RtpPacket) => void): unknown;
+  off(event: 'packet', listener: (packet: RtpPacket) => void): unknown;
+  readonly counters: RtpCounters;
+}
+
 export interface ChannelPipelineOptions {
   cardLaw: CompandingLaw;
   rtpCodecLaw: CompandingLaw;
   ptimeMs: number;
-  rtp: RtpSession;
+  rtp: RtpMediaPort;
   uplink: UplinkProcessor;
   log: Logger;
   /** RTP payload type for the codec (default: the static PT of rtpCodecLaw). */

@@ -11,13 +11,14 @@
  * Every error is a `TonewallError` with code ESIP* naming the bad value.
  */
 import { TonewallError } from '../../../../hw/base/errors';
-import { canonicalHeaderName } from './headers';
+import { canonicalHeaderName, isListHeader } from './headers';
 import { addHeader, cseq, header, type SipMessage } from './message';
 
 /** Largest message we accept (a datagram cannot be larger anyway). */
 export const MAX_MESSAGE_BYTES = 65535;
 
 const METHOD = /^[A-Za-z0-9\-.!%*_+`'~]+$/;
+const ONE_PER_LINE = new Set(['via', 'route', 'record-route', 'contact']);
 const MANDATORY = ['to', 'from', 'cseq', 'call-id', 'via'] as const;
 
 function parseError(code: string, message: string): TonewallError {
@@ -105,9 +106,17 @@ export function parseMessage(buf: Buffer): SipMessage {
 export function serializeMessage(msg: SipMessage): Buffer {
   const start = msg.kind === 'request' ? `${msg.method} ${msg.uri} SIP/2.0` : `SIP/2.0 ${msg.status} ${msg.reason}`;
   const lines = [start];
+  let prev = '';
   for (const h of msg.headers) {
     if (h.name === 'content-length') continue;
+    // Consecutive values of a list header share one line ("Allow: INVITE, ACK"), except the
+    // routing headers, which read better one per line (both forms are equal, §7.3.1).
+    if (h.name === prev && isListHeader(h.name) && !ONE_PER_LINE.has(h.name) && h.value !== '') {
+      lines[lines.length - 1] += `, ${h.value}`;
+      continue;
+    }
     lines.push(`${canonicalHeaderName(h.name)}: ${h.value}`);
+    prev = h.name;
   }
   lines.push(`Content-Length: ${msg.body.length}`);
   return Buffer.concat([Buffer.from(lines.join('\r\n') + '\r\n\r\n', 'utf8'), msg.body]);
