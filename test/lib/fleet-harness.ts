@@ -25,8 +25,9 @@ export function newDeviceId(): string {
   return `tw-test-${process.pid}-${++counter}`;
 }
 
-export function createFleetHarness(url: string, overrides: Partial<FleetReporterOptions> = {}, mqtt: ConfigInput['mqtt'] = {}, deviceId = newDeviceId()): FleetHarness {
-  const dir = mkdtempSync(join(tmpdir(), 'tw-fleet-'));
+/** `stateDir`: reuse a directory (its store and `mqtt.conn` counter) instead of a fresh temp one. */
+export function createFleetHarness(url: string, overrides: Partial<FleetReporterOptions> = {}, mqtt: ConfigInput['mqtt'] = {}, deviceId = newDeviceId(), stateDir?: string): FleetHarness {
+  const dir = stateDir ?? mkdtempSync(join(tmpdir(), 'tw-fleet-'));
   const cfg = configSchema.parse({
     device: { id: deviceId, stateDir: dir },
     mqtt: { url, reconnectMinMs: 100, reconnectMaxMs: 1000, willDelayS: 1, sessionExpiryS: 60, ...mqtt },
@@ -51,7 +52,7 @@ export function createFleetHarness(url: string, overrides: Partial<FleetReporter
     async dispose() {
       await reporter.stop();
       store.close();
-      rmSync(dir, { recursive: true, force: true });
+      if (!stateDir) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -77,6 +77,15 @@ export class FleetSubscriber {
     await this.waitFor(`barrier ${token}`, (m) => m.find((x) => x.topic === topic && x.text === token));
   }
 
+  /** Polls `cond` (for state outside the message stream, e.g. the outbox depth) until it holds. */
+  static async until(what: string, cond: () => boolean, limitMs = 15_000): Promise<void> {
+    const deadline = Date.now() + limitMs;
+    while (!cond()) {
+      if (Date.now() > deadline) throw new Error(`waited ${limitMs} ms for ${what}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   on(topicSuffix: string): Received[] {
     return this.messages.filter((m) => m.topic.endsWith(topicSuffix));
   }

@@ -50,7 +50,7 @@ describe('fleet reporter with the embedded aedes broker', function () {
     assert.deepEqual(events.slice(1).map((e) => (e.json?.['data'] as { i: number }).i), appended.map((_, i) => i));
     assert.ok(events.slice(1).every((e) => e.json?.['historical'] === undefined));
     assert.equal(new Set(events.map((e) => e.json?.['id'])).size, 21);
-    await sub.waitFor('outbox drained', () => (h.store.outbox.depth() === 0 ? true : undefined));
+    await FleetSubscriber.until('outbox drained', () => h.store.outbox.depth() === 0);
 
     await h.reporter.stop();
     const off = await sub.waitFor('status offline', (m) => m.find((x) => x.topic === `${h.root}/status` && x.json?.['state'] === 'offline'));
