@@ -161,17 +161,19 @@ export class IncomingCall extends TypedEmitter<{ ended: [by: 'remote' | 'local',
     return res;
   }
 
+  /** Timer G-like schedule for the 2xx (T1 doubling to T2), giving up at 64*T1 (§13.3.1.4). */
   private retransmit2xx(intervalMs: number, elapsedMs: number): void {
+    const limitMs = 64 * this.ua.timers.t1Ms;
+    const waitMs = Math.min(intervalMs, limitMs - elapsedMs);
     // Armed on the state machine: leaving 'answered' (ACK, BYE, shutdown) cancels it.
-    this.sm.arm('2xx', intervalMs, () => {
-      if (!this.okResponse) return;
-      const total = elapsedMs + intervalMs;
-      if (total >= 64 * this.ua.timers.t1Ms) {
+    this.sm.arm('2xx', waitMs, () => {
+      const total = elapsedMs + waitMs;
+      if (total >= limitMs) {
         this.ua.log.warn('no ACK for 2xx within 64*T1: ending the call', { callId: this.sipCallId });
         void this.sendBye('local', 'no ACK');
         return;
       }
-      this.ua.layer.send(this.okResponse, this.tx.responseDestination);
+      if (this.okResponse) this.ua.layer.send(this.okResponse, this.tx.responseDestination);
       this.retransmit2xx(Math.min(2 * intervalMs, this.ua.timers.t2Ms), total);
     });
   }
