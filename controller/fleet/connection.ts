@@ -53,6 +53,8 @@ export interface ConnectionOptions {
   /** Called before every CONNECT: returns the counter for it and the options (with its will). */
   prepare: () => { conn: number; options: IClientOptions };
   random?: () => number;
+  /** Bound on each step of a clean stop (offline status PUBACK, DISCONNECT); default 3000 ms. */
+  stopTimeoutMs?: number;
 }
 
 export class MqttConnection extends TypedEmitter<ConnectionEvents> {
@@ -99,17 +101,39 @@ export class MqttConnection extends TypedEmitter<ConnectionEvents> {
     if (client) {
       if (wasConnected && beforeDisconnect) {
         try {
-          await beforeDisconnect(client);
+          await this.within(beforeDisconnect(client), 'before-disconnect step');
         } catch (err) {
           this.opts.log.warn('before-disconnect step failed', { err: errorMessage(err) });
         }
       }
-      await new Promise<void>((resolve) => {
-        client.end(!wasConnected, { reasonCode: 0 }, () => resolve());
-      });
+      // A normal DISCONNECT waits for in-flight PUBACKs; a dead broker must not hold the stop.
+      try {
+        await this.within(new Promise<void>((resolve) => void client.end(!wasConnected, { reasonCode: 0 }, () => resolve())), 'clean disconnect');
+      } catch (err) {
+        this.opts.log.warn('clean disconnect timed out; closing the socket', { err: errorMessage(err) });
+        client.end(true);
+      }
     }
     if (wasConnected) this.emit('disconnected', { conn: this.conn, reason: 'stop' });
     this.move('closed');
+  }
+
+  /** Rejects when `p` has not settled within stopTimeoutMs (default 3000 ms). */
+  private within(p: Promise<void>, what: string): Promise<void> {
+    const limitMs = this.opts.stopTimeoutMs ?? 3000;
+    return new Promise((resolve, reject) => {
+      const timer = this.opts.clock.setTimeout(() => reject(new TonewallError('EFLEET_STOP_TIMEOUT', `${what} took longer than ${limitMs} ms`)), limitMs);
+      p.then(
+        () => {
+          timer.cancel();
+          resolve();
+        },
+        (err: unknown) => {
+          timer.cancel();
+          reject(err instanceof Error ? err : new Error(errorMessage(err)));
+        },
+      );
+    });
   }
 
   private move(input: ConnectionInput): void {
