@@ -176,6 +176,9 @@ export class MqttConnection extends TypedEmitter<ConnectionEvents> {
       if (this.client === client) this.lost(client, 'connection closed');
     });
     client.connect();
+    // Events are small and latency-bound (DESIGN.md §9: state change → broker p99 ≤ 50 ms); MQTT.js
+    // leaves Nagle on, which holds a publish back while an earlier one awaits its TCP ACK.
+    (client.stream as { setNoDelay?: (noDelay: boolean) => unknown } | undefined)?.setNoDelay?.(true);
   }
 
   private lost(client: MqttClient | undefined, reason: string): void {
