@@ -6,7 +6,7 @@
  * Contract:
  * - `write(x)` then, for the same count, `read()`: one sample in, one out; latency `lookaheadSamples`.
  * - `maskWindow(start, end)` marks absolute samples [start - PRE_GUARD, end + POST_GUARD) for
- *   replacement; samples already gone are not touched (the part of the onset that left is the cost of
+ *   replacement, called right after the sample end - 1 was written; samples already gone are not touched (the part of the onset that left is the cost of
  *   a lookahead shorter than WINDOW_SAMPLES + PRE_GUARD ≈ 16 ms).
  * - `engage()` fills the line with `lookaheadSamples` of comfort noise (the delay has to come from
  *   somewhere); `release()` drops what is buffered (call it at a quiet moment).
@@ -31,6 +31,8 @@ export class DelayMasker {
   readonly lookaheadSamples: number;
   /** Masked regions that have started to leave (rising edges of the mask). */
   maskedTones = 0;
+  /** Samples that left as replacement (for the masked fraction of a session). */
+  maskedSamples = 0;
   /** Absolute index of the next sample written / read. */
   writePos = 0;
   readPos = 0;
@@ -81,6 +83,7 @@ export class DelayMasker {
     if (flag === PASS) {
       y = this.ring[i] as number;
     } else if (flag === MASK) {
+      this.maskedSamples++;
       if (this.lastFlag !== MASK) {
         this.maskedTones++;
         this.replacement.begin();
@@ -101,7 +104,9 @@ export class DelayMasker {
 
   /** Marks the window [start, end) (absolute input indices) and its guards for replacement. */
   maskWindow(start: number, end: number): void {
-    const from = Math.max(this.readPos, start - PRE_GUARD_SAMPLES);
+    // Samples before end - 1 - lookahead would already have left had the input come one sample per
+    // block; never touching them keeps the output identical for every block size.
+    const from = Math.max(this.readPos, start - PRE_GUARD_SAMPLES, end - 1 - this.lookaheadSamples);
     const to = Math.min(this.writePos, end + POST_GUARD_SAMPLES);
     for (let n = from; n < to; n++) this.flags[n & INDEX_MASK] = MASK;
     const hold = end + POST_GUARD_SAMPLES;

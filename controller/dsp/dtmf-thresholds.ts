@@ -17,10 +17,14 @@
  *   by the detector (dtmf-detector.ts).
  * - MASK: anything DTMF-like, deliberately loose so that tones too short, too weak, too twisted or too
  *   far off-frequency to count are still replaced: one row and one column bin each ≥ -45 dBm0, within
- *   20 dB of each other, together ≥ 30 % of the window's power. No frequency or duration test.
+ *   20 dB of each other, each ≥ 3 dB above the rest of its group, together ≥ 75 % of the window's
+ *   power once each is corrected for the bin's loss at the measured frequency error (up to ±5 %,
+ *   so a tone 3.5–5 % off still counts). The uplink masks a DTMF-like window together with the
+ *   window before it when that one holds the same pair at ≥ 40 % (the onset): a lone window is not
+ *   enough, which is what keeps speech and music from being masked (talk-off).
  */
-import type { DtmfWindow } from './dtmf-analyser';
-import { dbm0ToPeak } from './tone-generator';
+import { DTMF_FREQS_HZ, WINDOW_SAMPLES, type DtmfWindow } from './dtmf-analyser';
+import { dbm0ToPeak, SAMPLE_RATE } from './tone-generator';
 
 export interface ReportThresholds {
   minLevelDbm0: number;
@@ -36,7 +40,12 @@ export interface ReportThresholds {
 export interface MaskThresholds {
   minLevelDbm0: number;
   maxTwistDb: number;
+  minPeakRatioDb: number;
+  /** Frequency error up to which a bin's amplitude is corrected for its loss, percent. */
+  maxCorrectedDeviationPct: number;
   minToneFraction: number;
+  /** Fraction at which the window before a DTMF-like one counts as the tone's onset. */
+  onsetFraction: number;
 }
 
 export const REPORT_THRESHOLDS: Readonly<ReportThresholds> = {
@@ -51,8 +60,17 @@ export const REPORT_THRESHOLDS: Readonly<ReportThresholds> = {
 export const MASK_THRESHOLDS: Readonly<MaskThresholds> = {
   minLevelDbm0: -45,
   maxTwistDb: 20,
-  minToneFraction: 0.3,
+  minPeakRatioDb: 3,
+  maxCorrectedDeviationPct: 5,
+  minToneFraction: 0.75,
+  onsetFraction: 0.4,
 };
+
+/** sinc of the 102-sample rectangular window at a frequency error of `deviationPct` of `hz`. */
+function binGain(hz: number, deviationPct: number): number {
+  const x = (Math.PI * hz * deviationPct * WINDOW_SAMPLES) / (100 * SAMPLE_RATE);
+  return x === 0 ? 1 : Math.sin(x) / x;
+}
 
 /** Thresholds turned into linear ratios once, so the per-window test has no logs or powers. */
 export class WindowClassifier {
@@ -65,6 +83,9 @@ export class WindowClassifier {
   private readonly maskMinAmp: number;
   private readonly maskTwist: number;
   private readonly maskMinFraction: number;
+  private readonly maskPeakRatio: number;
+  private readonly maskMaxDevPct: number;
+  private readonly maskOnset: number;
 
   constructor(report: Readonly<ReportThresholds> = REPORT_THRESHOLDS, mask: Readonly<MaskThresholds> = MASK_THRESHOLDS) {
     this.reportMinAmp = dbm0ToPeak(report.minLevelDbm0);
@@ -76,6 +97,9 @@ export class WindowClassifier {
     this.maskMinAmp = dbm0ToPeak(mask.minLevelDbm0);
     this.maskTwist = Math.pow(10, mask.maxTwistDb / 20);
     this.maskMinFraction = mask.minToneFraction;
+    this.maskPeakRatio = Math.pow(10, mask.minPeakRatioDb / 20);
+    this.maskMaxDevPct = mask.maxCorrectedDeviationPct;
+    this.maskOnset = mask.onsetFraction;
   }
 
   /** The digit code 0–15 (row × 4 + column) if the window passes the REPORT rules, else -1. */
@@ -92,12 +116,34 @@ export class WindowClassifier {
     return w.row * 4 + w.col;
   }
 
-  /** True if the window holds anything DTMF-like (the MASK rule). */
-  isDtmfLike(w: DtmfWindow): boolean {
+  /**
+   * How DTMF-like the window is: the corrected power of its strongest row and column as a fraction
+   * of the window's power, or -1 if level, twist or selectivity already rule it out. The pair is
+   * (w.row, w.col). A window is DTMF-like at ≥ `minToneFraction` (strong) and an onset candidate at
+   * ≥ `onsetFraction` (weak).
+   */
+  dtmfLikeFraction(w: DtmfWindow): number {
     const rowAmp = w.rowAmp;
     const colAmp = w.colAmp;
-    if (rowAmp < this.maskMinAmp || colAmp < this.maskMinAmp) return false;
-    if (w.toneFraction < this.maskMinFraction) return false;
-    return rowAmp < colAmp * this.maskTwist && colAmp < rowAmp * this.maskTwist;
+    if (rowAmp < this.maskMinAmp || colAmp < this.maskMinAmp) return -1;
+    if (rowAmp > colAmp * this.maskTwist || colAmp > rowAmp * this.maskTwist) return -1;
+    if (w.rowPeakRatio < this.maskPeakRatio || w.colPeakRatio < this.maskPeakRatio) return -1;
+    if (w.meanSquare <= 0) return -1;
+    const r = this.corrected(rowAmp, w, w.row);
+    const c = this.corrected(colAmp, w, 4 + w.col);
+    return (r * r + c * c) / 2 / w.meanSquare;
+  }
+
+  get maskStrongFraction(): number {
+    return this.maskMinFraction;
+  }
+  get maskOnsetFraction(): number {
+    return this.maskOnset;
+  }
+
+  private corrected(amp: number, w: DtmfWindow, k: number): number {
+    const dev = w.deviationPct(k);
+    if (!(Math.abs(dev) <= this.maskMaxDevPct)) return amp;
+    return amp / binGain(DTMF_FREQS_HZ[k] as number, dev);
   }
 }

@@ -21,7 +21,7 @@
  * - Any block size; no allocation per block.
  */
 import type { UplinkProcessor } from '../media/uplink-processor';
-import { DtmfAnalyser, WINDOW_SAMPLES } from './dtmf-analyser';
+import { DtmfAnalyser, HOP_SAMPLES, WINDOW_SAMPLES, type DtmfWindow } from './dtmf-analyser';
 import { WindowClassifier } from './dtmf-thresholds';
 import { DtmfDetector, DtmfReporter, type DtmfDigitEvent } from './dtmf-detector';
 import { DelayMasker } from './delay-masker';
@@ -85,6 +85,7 @@ export class UplinkDsp implements UplinkProcessor {
   private readonly onFault: ((err: unknown) => void) | undefined;
   private drainedSamples = 0;
   private outputDigitCount = 0;
+  private lastOnsetCode = -1;
 
   constructor(options: UplinkDspOptions = {}) {
     const rate = options.sampleRate ?? SAMPLE_RATE;
@@ -118,6 +119,10 @@ export class UplinkDsp implements UplinkProcessor {
   /** Masked regions that have left the box as replacement (secure and stripping modes). */
   get maskedTones(): number {
     return this.masker.maskedTones;
+  }
+  /** Samples that left as replacement. */
+  get maskedSamples(): number {
+    return this.masker.maskedSamples;
   }
   /** Digits the independent output check found in what left during secure mode (should stay 0). */
   get outputDigits(): number {
@@ -210,7 +215,7 @@ export class UplinkDsp implements UplinkProcessor {
       if (a.ready) {
         const w = a.window;
         this.reporter.onWindow(w, this.classifier.reportCode(w));
-        if (this.classifier.isDtmfLike(w)) m.maskWindow(w.endSample - WINDOW_SAMPLES, w.endSample);
+        this.maskDecision(w);
       }
       for (let k = i; k < end; k++) output[k] = m.read();
       i = end;
@@ -218,6 +223,17 @@ export class UplinkDsp implements UplinkProcessor {
     this.position += len;
     if (this.isSecure && this.verifier) this.verifier.process(output);
     if (this.modeValue === 'draining') this.tryDrain(len);
+  }
+
+  /** A DTMF-like window whose predecessor held the same pair (its onset): mask both and the guards. */
+  private maskDecision(w: DtmfWindow): void {
+    const c = this.classifier;
+    const fraction = c.dtmfLikeFraction(w);
+    const code = fraction >= c.maskOnsetFraction ? w.row * 4 + w.col : -1;
+    if (fraction >= c.maskStrongFraction && code === this.lastOnsetCode) {
+      this.masker.maskWindow(w.endSample - WINDOW_SAMPLES - HOP_SAMPLES, w.endSample);
+    }
+    this.lastOnsetCode = code;
   }
 
   private tryDrain(len: number): void {

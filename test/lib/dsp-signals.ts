@@ -108,6 +108,8 @@ export function speechLike(durationMs: number, seed: number): Int16Array {
     const segment = msToSamples(60 + rnd() * 240);
     const kind = rnd();
     const f0 = 90 + rnd() * 160;
+    // Intonation: the pitch glides by up to ±15 % over a segment, as in running speech.
+    const glide = (rnd() - 0.5) * 0.3;
     const f1 = 300 + rnd() * 600;
     const f2 = 900 + rnd() * 1400;
     const level = dbm0ToPeak(-20 + rnd() * 12);
@@ -115,11 +117,11 @@ export function speechLike(durationMs: number, seed: number): Int16Array {
     for (let k = 0; k < segment && i < n; k++, i++) {
       let v = 0;
       if (kind < 0.6) {
-        const pitch = f0 * (1 + 0.03 * Math.sin((2 * Math.PI * 5 * k) / FS));
+        const pitch = f0 * (1 + (glide * k) / segment + 0.02 * Math.sin((2 * Math.PI * 5 * k) / FS));
         phase += (2 * Math.PI * pitch) / FS;
-        for (let h = 1; h * f0 < 3400; h++) {
-          const fh = h * f0;
-          const g = 1 / (1 + ((fh - f1) / 120) ** 2) + 0.6 / (1 + ((fh - f2) / 180) ** 2);
+        for (let h = 1; h * pitch < 3400; h++) {
+          const fh = h * pitch;
+          const g = 1 / (1 + ((fh - f1) / 150) ** 2) + 0.6 / (1 + ((fh - f2) / 200) ** 2);
           v += g * Math.sin(h * phase);
         }
         v *= level / 2;
@@ -132,7 +134,7 @@ export function speechLike(durationMs: number, seed: number): Int16Array {
   return out;
 }
 
-/** A music-like signal with no DTMF: chords of equal-tempered notes with harmonics, changing every beat. */
+/** A music-like signal with no DTMF: chords of equal-tempered notes (8 harmonics), changing every beat. */
 export function musicLike(durationMs: number, seed: number): Int16Array {
   const rnd = prng(seed);
   const n = msToSamples(durationMs);
@@ -145,7 +147,7 @@ export function musicLike(durationMs: number, seed: number): Int16Array {
     for (let k = 0; k < beat && i < n; k++, i++) {
       const env = Math.exp(-k / (beat * 0.6));
       let v = 0;
-      for (const f of notes) for (let h = 1; h <= 4; h++) v += Math.sin((2 * Math.PI * f * h * i) / FS) / (h * h);
+      for (const f of notes) for (let h = 1; h <= 8; h++) v += Math.sin((2 * Math.PI * f * h * i) / FS) / h;
       out[i] = Math.max(-32768, Math.min(32767, Math.round((v * level * env) / 3)));
     }
   }
