@@ -96,7 +96,8 @@ describe('UplinkDsp (DESIGN.md §5 uplink)', () => {
         const i = run.output.subarray(from, from + 800).findIndex((v) => Math.abs(v) > 300);
         return from + i;
       });
-      const ref = run.output.subarray(onsets[0] as number, (onsets[0] as number) + 400);
+      const first = onsets[0] ?? 0;
+      const ref = run.output.subarray(first, first + 400);
       onsets.forEach((onset, d) => {
         assert.ok(Math.abs(onset - ((keypad.starts[d] as number) + L)) <= 60, `digit ${d} replacement at ${onset}`);
         const seg = run.output.subarray(onset, onset + 400);
