@@ -293,14 +293,14 @@ export class SimCard extends TypedEmitter<SimCardEvents> {
 
   private onKeepaliveTimer(): void {
     const now = this.clock.monotonicMs();
-    // Only toward a host that said hello: a pty nobody has open would fill up with keepalives.
-    if (this.stateValue === 'ready' && this.keepalivesEnabled && now - this.lastTxMs >= this.keepaliveMs) this.send({ type: 'keepalive' });
     if (this.stateValue === 'ready' && now - this.lastRxMs > this.missLimit * this.keepaliveMs) {
       this.counters.hostsLost++;
       this.transition('lost');
       this.log.warn('host lost: keepalive miss limit reached', { missLimit: this.missLimit, keepaliveMs: this.keepaliveMs });
       this.emit('host-lost');
     }
+    // Only toward a host that is present: a pty nobody has open would fill up with keepalives.
+    if (this.stateValue === 'ready' && this.keepalivesEnabled && now - this.lastTxMs >= this.keepaliveMs) this.send({ type: 'keepalive' });
   }
 
   private readonly handlers: Handlers = {

@@ -65,7 +65,7 @@ export class TestHost {
   }
 
   /** Resolves with the first message (already received or future) matching; rejects after timeoutMs naming what was awaited. */
-  waitFor<T extends MessageType>(type: T, pred: (m: LinkMessageOf<T>) => boolean = () => true, timeoutMs = 5000, what = type): Promise<LinkMessageOf<T>> {
+  waitFor<T extends MessageType>(type: T, pred: (m: LinkMessageOf<T>) => boolean = () => true, timeoutMs = 5000, what: string = type): Promise<LinkMessageOf<T>> {
     const test = (m: LinkMessage): m is LinkMessageOf<T> => m.type === type && pred(m as LinkMessageOf<T>);
     const have = this.received.find(test);
     if (have) return Promise.resolve(have);
@@ -89,7 +89,21 @@ export class TestHost {
     return Buffer.concat(parts);
   }
 
+  private keepaliveTimer: NodeJS.Timeout | undefined;
+
+  /** Sends a keepalive every `ms` (real time) until stopKeepalives() or close(). */
+  startKeepalives(ms: number): void {
+    this.stopKeepalives();
+    this.keepaliveTimer = setInterval(() => this.send({ type: 'keepalive' }), ms);
+  }
+
+  stopKeepalives(): void {
+    if (this.keepaliveTimer) clearInterval(this.keepaliveTimer);
+    this.keepaliveTimer = undefined;
+  }
+
   close(): void {
+    this.stopKeepalives();
     this.stream.destroy();
   }
 }
