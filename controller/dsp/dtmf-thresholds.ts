@@ -18,8 +18,8 @@
  * - MASK: anything DTMF-like, deliberately loose so that tones too short, too weak, too twisted or too
  *   far off-frequency to count are still replaced: one row and one column bin each ≥ -45 dBm0, within
  *   20 dB of each other, each ≥ 3 dB above the rest of its group, together ≥ 75 % of the window's
- *   power once each is corrected for the bin's loss at the measured frequency error (up to ±5 %,
- *   so a tone 3.5–5 % off still counts). The uplink masks a DTMF-like window together with the
+ *   power once each is corrected for the bin's loss at the measured frequency error (up to ±4 %,
+ *   so a tone 3.5–4 % off still counts). The uplink masks a DTMF-like window together with the
  *   window before it when that one holds the same pair at ≥ 40 % (the onset): a lone window is not
  *   enough, which is what keeps speech and music from being masked (talk-off).
  */
@@ -61,7 +61,7 @@ export const MASK_THRESHOLDS: Readonly<MaskThresholds> = {
   minLevelDbm0: -45,
   maxTwistDb: 20,
   minPeakRatioDb: 3,
-  maxCorrectedDeviationPct: 5,
+  maxCorrectedDeviationPct: 4,
   minToneFraction: 0.75,
   onsetFraction: 0.4,
 };
