@@ -105,6 +105,10 @@ export class SerialCard extends TypedEmitter<CardEvents> implements TelephonyCar
   private failures = 0;
   private everConnected = false;
   private missedIntervals = 0;
+  /** Hello bookkeeping of the current handshake, to tell a duplicate hello from a card restart. */
+  private hostHellosSent = 0;
+  private cardHellosSeen = 0;
+  private framesSinceUp = 0;
   private frameSinceCheck = false;
   private knownChannels = new Set<number>();
   private warnedChannels = new Set<number>();
@@ -268,7 +272,10 @@ export class SerialCard extends TypedEmitter<CardEvents> implements TelephonyCar
   }
 
   private enterHandshaking(): void {
+    this.hostHellosSent = 0;
+    this.cardHellosSeen = 0;
     const hello = (): void => {
+      this.hostHellosSent++;
       this.send({ type: 'host-hello', protocolMin: PROTOCOL_VERSION_MIN, protocolMax: PROTOCOL_VERSION_MAX, softwareVersion: this.options.softwareVersion ?? 'tonewall' });
     };
     hello();
@@ -285,6 +292,7 @@ export class SerialCard extends TypedEmitter<CardEvents> implements TelephonyCar
     this.failures = 0;
     this.everConnected = true;
     this.missedIntervals = 0;
+    this.framesSinceUp = 0;
     this.frameSinceCheck = true;
     this.warnedChannels = new Set();
     this.knownChannels = new Set(info.ports.map((p) => p.channel));
@@ -409,6 +417,7 @@ export class SerialCard extends TypedEmitter<CardEvents> implements TelephonyCar
       this.log.debug('card frame ignored before the handshake', { type: msg.type });
       return;
     }
+    this.framesSinceUp++;
     (this.handlers[msg.type] as (m: LinkMessage) => void)(msg);
   }
 
@@ -441,8 +450,20 @@ export class SerialCard extends TypedEmitter<CardEvents> implements TelephonyCar
     'counters-request': (m) => this.wrongDirection(m.type),
   };
 
+  /**
+   * A card may say hello on attach and answers every host-hello (docs/card-link.md §3.1), so up to
+   * host-hellos-sent + 1 identical hellos may arrive before any other frame: those are absorbed.
+   * Any other card-hello while up means the card restarted.
+   */
   private onCardHello(m: CardHelloMessage): void {
+    this.cardHellosSeen++;
     if (this.linkState === 'up') {
+      const { type: _t, ...info } = m;
+      const duplicate = this.framesSinceUp === 0 && this.cardHellosSeen <= this.hostHellosSent + 1 && JSON.stringify(info) === JSON.stringify(this.cardInfo);
+      if (duplicate) {
+        this.log.debug('duplicate card-hello absorbed');
+        return;
+      }
       this.goto('handshaking', 'card restarted: card-hello while up');
       return;
     }

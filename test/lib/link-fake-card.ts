@@ -21,6 +21,8 @@ export interface FakeCardOptions {
   answerKeepalives?: boolean;
   /** Answer commands; when false they go unanswered (timeouts). Default true. */
   answerCommands?: boolean;
+  /** Say hello as soon as the host opens the port, before its host-hello (as the simulator does). */
+  helloOnAttach?: boolean;
   /** Override the status of the next command results. */
   commandStatus?: (cmd: LinkMessage) => CommandStatus;
 }
@@ -53,6 +55,7 @@ export class FakeCard {
     this.helloSeen = false;
     this.decoder = new FrameDecoder({ onError: (e) => this.violations.push(`host sent a bad frame: ${e.reason}`) });
     this.encoder = new FrameEncoder();
+    if (this.options.helloOnAttach) this.sendHello();
   }
 
   detach(): void {

@@ -218,9 +218,22 @@ describe('SerialCard driver (docs/card-link.md §3) against a strict fake card',
     await r.card.stop();
   });
 
-  it('a card-hello while up (card restarted) re-runs the handshake', async () => {
-    const r = rig();
+  it('a card that says hello on attach and again in answer comes up once, without a flap', async () => {
+    const r = rig({ helloOnAttach: true });
     await up(r);
+    r.fake.sendEvent({ kind: 'ring-on', port: 1 });
+    await waitFor(() => r.events.lines.length === 1, 'event after the hellos');
+    assert.equal(r.events.up, 1);
+    assert.deepEqual(r.events.down, []);
+    assert.equal(r.fake.receivedOf('host-hello').length, 1);
+    await r.card.stop();
+  });
+
+  it('a card-hello while up (card restarted) re-runs the handshake', async () => {
+    const r = rig({ helloOnAttach: true });
+    await up(r);
+    r.fake.sendEvent({ kind: 'ring-on', port: 1 });
+    await waitFor(() => r.events.lines.length === 1, 'event');
     r.fake.sendHello();
     await waitFor(() => r.events.up === 2, 'second link-up');
     assert.deepEqual(r.events.down, ['card restarted: card-hello while up']);
