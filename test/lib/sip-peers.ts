@@ -67,7 +67,7 @@ export async function startSippUas(opts: { scenario: { builtin: string } | { fil
     exit,
     output: () => {
       const logs = fs.readdirSync(dir).filter((f) => f.endsWith('.log')).map((f) => `--- ${f}\n${fs.readFileSync(path.join(dir, f), 'utf8')}`);
-      return `${out.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').slice(-3000)}\n${logs.join('\n')}`;
+      return `${out.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*[A-Za-z]`, 'g'), '').slice(-3000)}\n${logs.join('\n')}`;
     },
   };
 }
