@@ -118,7 +118,6 @@ export class Call {
   /** Sends the INVITE and wires both legs' events. */
   start(): void {
     const { pstn, sip, media } = this.opts;
-    this.opts.recorder.changed(this.record, 'call.started');
     pstn.on('released', (r) => this.onPstnReleased(r));
     pstn.on('answered', () => this.onPstnAnswered());
     const leg = sip.invite({
@@ -130,6 +129,7 @@ export class Call {
     });
     this.leg = leg;
     this.record.sipCallId = leg.sipCallId;
+    this.opts.recorder.changed(this.record, 'call.started');
     leg.on('progress', (status) => {
       if (status >= 180 && this.state === 'inviting') this.transition('alerting');
     });

@@ -1,0 +1,242 @@
+/**
+ * The composition root: builds every part from the validated configuration, wires the real I/O,
+ * starts them in dependency order and stops them in reverse. Nothing else reads the whole
+ * configuration; each part gets its slice (STYLE.md).
+ *
+ * Start: store (close calls a crash left open) → MQTT (embedded broker when configured) → fleet
+ * reporter → simulated card (demo) → card driver → PSTN trunk → SIP user agent (+ demo contact
+ * center) → call manager.
+ * Stop: call manager hangs up calls → SIP (BYE/CANCEL go out) → PSTN → card → simulator →
+ * reporter publishes `offline` → broker → database closed.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { type Clock, systemClock } from '../../hw/base/clock';
+import { errorMessage } from '../../hw/base/errors';
+import type { Logger } from '../../hw/base/logger';
+import { SerialCard } from '../../hw/card/serial-card';
+import type { CardInfo } from '../../hw/card/types';
+import { runSimulator, type SimulatorHandle } from '../../hw/sim/run-simulator';
+import type { CallScript } from '../../hw/sim/call-script';
+import { CallManager } from '../call/call-manager';
+import type { Config } from '../config/schema';
+import { UplinkDsp } from '../dsp/uplink-dsp';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../fleet/embedded-broker';
+import { FleetReporter } from '../fleet/reporter';
+import { FxoTrunk } from '../pstn/analog/fxo-trunk';
+import { DemoContactCenter } from '../sip/demo-endpoint';
+import { SipUserAgent } from '../sip/api/user-agent';
+import { Store } from '../store/store';
+import { storeCallRecorder } from './call-recorder';
+import { rtpMediaFactory } from './media-leg';
+import { softwareVersion } from './version';
+
+export interface ApplianceOptions {
+  config: Config;
+  log: Logger;
+  clock?: Clock;
+  /** Replaces the simulator's call script (the demo's `--once` places one scripted call). */
+  simScript?: 'demo' | 'none' | readonly CallScript[];
+}
+
+function hasSocat(): boolean {
+  return spawnSync('socat', ['-V'], { stdio: 'ignore' }).status === 0;
+}
+
+export class Appliance {
+  readonly stateDir: string;
+  store: Store | undefined;
+  broker: EmbeddedBroker | undefined;
+  reporter: FleetReporter | undefined;
+  sim: SimulatorHandle | undefined;
+  card: SerialCard | undefined;
+  trunk: FxoTrunk | undefined;
+  sip: SipUserAgent | undefined;
+  demo: DemoContactCenter | undefined;
+  calls: CallManager | undefined;
+  /** The broker URL the reporter uses (embedded broker's when it runs). */
+  mqttUrl = '';
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private cardInfo: CardInfo | undefined;
+  private stopping = false;
+
+  constructor(private readonly opts: ApplianceOptions) {
+    this.log = opts.log;
+    this.clock = opts.clock ?? systemClock;
+    this.stateDir = resolve(opts.config.device.stateDir);
+  }
+
+  /** Starts everything; on a failure, stops what had started and rethrows. */
+  async start(): Promise<void> {
+    try {
+      await this.startParts();
+    } catch (err) {
+      this.log.fatal('start-up failed', { err: errorMessage(err) });
+      await this.stop('start-up failed');
+      throw err;
+    }
+  }
+
+  private async startParts(): Promise<void> {
+    const c = this.opts.config;
+    mkdirSync(this.stateDir, { recursive: true });
+
+    const storePath = isAbsolute(c.store.path) ? c.store.path : join(this.stateDir, c.store.path);
+    const store = Store.open({ path: storePath, log: this.log.child('store'), clock: this.clock, outboxMaxRows: c.store.outboxMaxRows });
+    this.store = store;
+    this.recoverOpenCalls(store);
+
+    let protocolVersion: 4 | 5 = 5;
+    this.mqttUrl = c.mqtt.url;
+    if (c.mqtt.embeddedBroker.enabled) {
+      this.broker = await startEmbeddedBroker({ host: c.mqtt.embeddedBroker.host, port: c.mqtt.embeddedBroker.port, log: this.log });
+      this.mqttUrl = this.broker.url;
+      protocolVersion = this.broker.protocolVersion;
+    }
+    const reporter = new FleetReporter({
+      mqtt: c.mqtt,
+      device: c.device,
+      store,
+      log: this.log.child('fleet'),
+      clock: this.clock,
+      url: this.mqttUrl,
+      protocolVersion,
+      firmware: { version: softwareVersion(), slot: 'A' },
+      info: () => this.info(),
+    });
+    this.reporter = reporter;
+    reporter.start();
+
+    const cardLog = this.log.child('card');
+    let transport = c.card.transport;
+    let path = c.card.path;
+    let socket = c.card.socket;
+    if (c.card.sim.enabled) {
+      const sim = c.card.sim;
+      const usePty = sim.transport === 'pty' || (sim.transport === 'auto' && hasSocat());
+      this.sim = await runSimulator({
+        listen: `unix:${join(this.stateDir, 'card-sim.sock')}`,
+        ...(usePty ? { pty: join(this.stateDir, 'card-pty') } : {}),
+        script: this.opts.simScript ?? sim.script,
+        log: this.log,
+        demo: { intervalMs: sim.callIntervalMs, callDurationMs: sim.callDurationMs, callerNumber: sim.callerNumber, callerName: sim.callerName },
+      });
+      if (usePty && this.sim.ptyPath) {
+        transport = 'serial';
+        path = this.sim.ptyPath;
+      } else {
+        transport = 'socket';
+        socket = this.sim.address;
+      }
+    }
+    const card = new SerialCard({
+      transport,
+      path,
+      socket,
+      baudRate: c.card.baudRate,
+      keepaliveMs: c.card.keepaliveMs,
+      keepaliveMissLimit: c.card.keepaliveMissLimit,
+      reconnectMinMs: c.card.reconnectMinMs,
+      reconnectMaxMs: c.card.reconnectMaxMs,
+      log: this.log,
+      clock: this.clock,
+      softwareVersion: softwareVersion(),
+    });
+    this.card = card;
+    card.on('link-up', (info) => {
+      this.cardInfo = info;
+      cardLog.info('card link up', { model: info.model, firmware: info.firmwareVersion, ports: info.ports.length, law: info.law });
+      reporter.publishInfo().catch((err: unknown) => this.log.error('info not published', { err: errorMessage(err) }));
+    });
+    card.on('link-down', (reason) => cardLog.warn('card link down', { reason }));
+    card.on('warning', (message) => cardLog.warn(message));
+
+    const trunk = new FxoTrunk({
+      card,
+      clock: this.clock,
+      log: this.log.child('pstn'),
+      lineNumbers: c.pstn.analog.lineNumbers,
+      defaultLineNumber: c.pstn.analog.defaultLineNumber,
+      ringTimeoutMs: c.pstn.analog.ringTimeoutMs,
+    });
+    this.trunk = trunk;
+    trunk.on('warning', (m) => this.log.warn(m));
+    trunk.start();
+    await card.start();
+
+    if (c.sip.demoEndpoint.enabled) {
+      this.demo = new DemoContactCenter({ config: c.sip, log: this.log, clock: this.clock });
+      await this.demo.start();
+    }
+    const sip = new SipUserAgent({ config: c.sip, log: this.log.child('sip'), clock: this.clock });
+    this.sip = sip;
+    sip.on('warning', (m) => this.log.warn(m));
+    // SIP → PSTN calls arrive with the outbound-calls work; until then they are refused clearly.
+    sip.on('incoming-call', (call) => call.reject(403, 'Calls toward the PSTN are not enabled'));
+    await sip.start();
+
+    this.calls = new CallManager({
+      card,
+      trunk,
+      sip,
+      media: rtpMediaFactory({ sip: c.sip, log: this.log.child('media'), uplink: () => new UplinkDsp({ policy: 'transparent' }) }),
+      recorder: storeCallRecorder({ store, fleet: reporter, log: this.log.child('call') }),
+      log: this.log.child('call'),
+      contactCenterUri: c.sip.contactCenterUri,
+      callIdHeader: c.sip.callIdHeader,
+      now: () => this.clock.now(),
+    });
+    this.calls.start();
+    this.log.info('appliance started', { device: c.device.id, mqtt: this.mqttUrl, sip: `${sip.localAddress.address}:${sip.localAddress.port}`, stateDir: this.stateDir });
+  }
+
+  /** Stops everything in reverse order; safe to call more than once and after a failed start. */
+  async stop(reason = 'shutdown'): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    const step = async (name: string, fn: () => unknown): Promise<void> => {
+      try {
+        await fn();
+      } catch (err) {
+        this.log.warn(`stop: ${name} failed`, { err: errorMessage(err) });
+      }
+    };
+    await step('calls', () => this.calls?.stop(reason));
+    await step('sip', () => this.sip?.stop());
+    await step('demo endpoint', () => this.demo?.stop());
+    await step('pstn', () => this.trunk?.stop());
+    await step('card', () => this.card?.stop());
+    await step('simulator', () => this.sim?.stop());
+    await step('fleet', () => this.reporter?.stop('shutdown'));
+    await step('broker', () => this.broker?.stop());
+    await step('store', () => this.store?.close());
+    this.log.info('appliance stopped', { reason });
+  }
+
+  private recoverOpenCalls(store: Store): void {
+    const open = store.transaction(() => {
+      const calls = store.calls.closeOpen('appliance restarted during the call');
+      for (const r of calls) {
+        store.outbox.append('events/call', { callId: r.callId, dir: r.direction, endBy: 'startup-recovery', reason: 'appliance restarted during the call', answered: r.answeredMs !== null }, 'call.ended');
+      }
+      return calls;
+    });
+    if (open.length) this.log.warn('calls left open by an unclean stop were closed', { count: open.length });
+  }
+
+  private info() {
+    const card = this.cardInfo;
+    return {
+      site: this.opts.config.device.site,
+      hw: {
+        model: `${process.platform}-${process.arch}`,
+        ...(card ? { card: { model: card.model, fw: card.firmwareVersion, ports: card.ports.length, spans: card.spans.length } } : {}),
+      },
+      sw: { tonewall: softwareVersion(), node: process.version },
+      capabilities: { rpc: [], metrics: [] },
+      mqtt: { broker: this.mqttUrl, protocol: this.broker ? 4 : 5 },
+    };
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * `tonewall sim [--listen unix:/path|tcp:host:port] [--pty PATH] [--script demo|none|FILE]`:
+ * the simulated 4-port FXO card on its own, for a daemon or a QEMU guest to connect to.
+ */
+import { parseArgs } from 'node:util';
+import { createLogger, prettySink, jsonSink } from '../../../hw/base/logger';
+import { runSimulator } from '../../../hw/sim/run-simulator';
+import { waitForSignal } from '../runtime';
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      listen: { type: 'string', default: 'tcp:127.0.0.1:7001' },
+      pty: { type: 'string' },
+      script: { type: 'string', default: 'demo' },
+      'log-level': { type: 'string', default: 'info' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log('usage: tonewall sim [--listen unix:/path|tcp:host:port] [--pty PATH] [--script demo|none|FILE.json]');
+    return 0;
+  }
+  const level = values['log-level'];
+  if (!['trace', 'debug', 'info', 'warn', 'error'].includes(level)) {
+    console.error(`tonewall sim: --log-level "${level}" is not one of trace, debug, info, warn, error`);
+    return 2;
+  }
+  const log = createLogger({ level: level as 'info', sinks: [process.stderr.isTTY ? prettySink(process.stderr) : jsonSink(process.stderr)] });
+  let handle;
+  try {
+    handle = await runSimulator({ listen: values.listen, ...(values.pty ? { pty: values.pty } : {}), script: values.script, log });
+  } catch (err) {
+    console.error(`tonewall sim: ${(err as Error).message}`);
+    return 1;
+  }
+  console.log(`simulated card listening on ${handle.address}${handle.ptyPath ? `, pty ${handle.ptyPath}` : ''}`);
+  await waitForSignal();
+  await handle.stop();
+  return 0;
+}
