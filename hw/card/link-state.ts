@@ -39,3 +39,12 @@ export function reconnectDelayMs(failures: number, minMs: number, maxMs: number,
   const d = Math.max(minMs, exp);
   return Math.round(d / 2 + random() * (d / 2));
 }
+
+/**
+ * A card may say hello on attach and answers every host-hello (docs/card-link.md §3.1), so while
+ * up, identical card-hellos that come before any other card frame, no more than the host-hellos
+ * sent plus one, are duplicates to absorb. Any other card-hello while up means the card restarted.
+ */
+export function isDuplicateHello(h: { framesSinceUp: number; cardHellosSeen: number; hostHellosSent: number; sameInfo: boolean }): boolean {
+  return h.sameInfo && h.framesSinceUp === 0 && h.cardHellosSeen <= h.hostHellosSent + 1;
+}

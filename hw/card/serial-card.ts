@@ -17,7 +17,6 @@
  * link is not up or the port's write buffer is over maxTxBufferedBytes.
  */
 import type { BindingInterface } from '@serialport/bindings-interface';
-import { SerialPortStream } from '@serialport/stream';
 import { systemClock, type Clock, type TimerHandle } from '../base/clock';
 import { TonewallError, errorMessage } from '../base/errors';
 import type { Logger } from '../base/logger';
@@ -28,7 +27,6 @@ import {
   PROTOCOL_VERSION_MAX,
   PROTOCOL_VERSION_MIN,
   type CardHelloMessage,
-  type CasBitsMessage,
   type CountersMessage,
   type LinkMessage,
   type LinkMessageOf,
@@ -36,55 +34,16 @@ import {
   type PortConfigMessage,
   type SpanConfigMessage,
 } from '../link/messages';
-import { checkTransition, reconnectDelayMs } from './link-state';
+import { CardPort } from './card-port';
+import { checkTransition, isDuplicateHello, reconnectDelayMs } from './link-state';
 import { PcmBatcher } from './pcm-batcher';
+import { commandTimeoutMs, describeCommand, type CardLinkExtraEvents, type SerialCardOptions } from './serial-card-options';
 import { loadSerialBinding } from './serial-binding';
 import { SocketBinding } from './socket-binding';
 import type { CardEvents, CardInfo, CardLinkState, HookCommand, LinkCounters, TelephonyCard } from './types';
 import { Waitress } from './waitress';
 
-/** Field names match controller/config/schema.ts `card`, so the app can pass the slice plus a logger. */
-export interface SerialCardOptions {
-  /** serial: `path` is a tty; socket: `socket` is unix:/path or tcp:host:port. Default: serial. */
-  transport?: 'serial' | 'socket';
-  path?: string;
-  socket?: string;
-  baudRate: number;
-  keepaliveMs: number;
-  keepaliveMissLimit: number;
-  reconnectMinMs: number;
-  reconnectMaxMs: number;
-  log: Logger;
-  clock?: Clock;
-  /** Default: bindings-cpp for serial, SocketBinding for socket. */
-  binding?: BindingInterface;
-  /** [0, 1) for reconnect jitter. Default Math.random. */
-  random?: () => number;
-  /** Base reply timeout of a request; flash adds its duration, dial 1 s per digit. Default 2000. */
-  commandTimeoutMs?: number;
-  /** Sent in host-hello. */
-  softwareVersion?: string;
-  /** PCM is dropped while the port has more than this many bytes waiting to be written. Default 65536. */
-  maxTxBufferedBytes?: number;
-}
-
-/**
- * What protocol v1 carries beyond the TelephonyCard interface (whose CardEvents are fixed), on the
- * driver's `linkEvents` emitter.
- */
-export type CardLinkExtraEvents = {
-  /** One D-channel HDLC frame from a span (without flags and FCS). */
-  dchan: [span: number, data: Buffer];
-  /** CAS ABCD bits of one channel changed (reserved in v1). */
-  'cas-bits': [msg: Omit<CasBitsMessage, 'type'>];
-  /** The card's counters report (every 10 s and on requestCounters()). */
-  counters: [report: Omit<CountersMessage, 'type'>];
-};
-
-function describeCommand(cmd: HookCommand): string {
-  if (cmd.kind === 'dial') return `dial on port ${cmd.port} (${cmd.digits.length} digits)`;
-  return `${cmd.kind} on port ${cmd.port}`;
-}
+export type { CardLinkExtraEvents, SerialCardOptions } from './serial-card-options';
 
 export class SerialCard extends TypedEmitter<CardEvents> implements TelephonyCard {
   /** D-channel frames, CAS bits and counters reports from the card. */
@@ -97,7 +56,7 @@ export class SerialCard extends TypedEmitter<CardEvents> implements TelephonyCar
   private readonly random: () => number;
   private readonly address: string;
   private binding: BindingInterface | undefined;
-  private stream: SerialPortStream | undefined;
+  private port: CardPort | undefined;
   private closing: Promise<void> = Promise.resolve();
   private stateTimers: TimerHandle[] = [];
   private stopped = true;
@@ -184,9 +143,7 @@ export class SerialCard extends TypedEmitter<CardEvents> implements TelephonyCar
       const have = info.ports.map((p) => p.port).join(', ') || 'none';
       return Promise.reject(new TonewallError('CARD_BAD_PORT', `${description}: no such port, card has ports ${have}`));
     }
-    const base = this.options.commandTimeoutMs ?? 2000;
-    const extra = cmd.kind === 'flash' ? cmd.durationMs : cmd.kind === 'dial' ? cmd.digits.length * 1000 : 0;
-    return this.request(description, base + extra, (requestId) => ({ type: 'hook-command', requestId, command: cmd }));
+    return this.request(description, commandTimeoutMs(cmd, this.options.commandTimeoutMs ?? 2000), (requestId) => ({ type: 'hook-command', requestId, command: cmd }));
   }
 
   /** Configures a span (line code, framing, signaling, clock source); resolves when the card accepts it. */
@@ -257,7 +214,7 @@ export class SerialCard extends TypedEmitter<CardEvents> implements TelephonyCar
 
   private enterDisconnected(from: CardLinkState, reason: string): void {
     this.waitress.failAll(`card link is down: ${reason}`);
-    this.closeStream();
+    this.closePort();
     if (this.stopped) return;
     this.failures++;
     const delayMs = reconnectDelayMs(this.failures, this.options.reconnectMinMs, this.options.reconnectMaxMs, this.random);
@@ -268,7 +225,7 @@ export class SerialCard extends TypedEmitter<CardEvents> implements TelephonyCar
   private enterConnecting(): void {
     if (this.everConnected || this.failures > 0) this.own.reconnects++;
     const attempt = ++this.attempt;
-    void this.openStream(attempt);
+    void this.openPort(attempt);
   }
 
   private enterHandshaking(): void {
@@ -318,63 +275,53 @@ export class SerialCard extends TypedEmitter<CardEvents> implements TelephonyCar
 
   // ---- port ----
 
-  private async openStream(attempt: number): Promise<void> {
+  private async openPort(attempt: number): Promise<void> {
+    let port: CardPort;
     try {
       this.binding ??= await loadSerialBinding();
+      port = await CardPort.open(this.binding, this.address, this.options.baudRate, {
+        onData: (chunk) => {
+          if (this.port === port) this.onBytes(chunk);
+        },
+        onClose: (reason) => {
+          if (this.port !== port) return;
+          this.port = undefined;
+          this.goto('disconnected', reason);
+        },
+        onError: (message) => this.log.warn('card port error', { error: message }),
+      });
     } catch (err) {
-      if (attempt === this.attempt) this.goto('disconnected', `cannot load the serial binding: ${errorMessage(err)}`);
+      if (attempt === this.attempt && this.linkState === 'connecting') this.goto('disconnected', `cannot open ${this.address}: ${errorMessage(err)}`);
       return;
     }
-    const s = new SerialPortStream({ binding: this.binding, path: this.address, baudRate: this.options.baudRate, autoOpen: false });
-    s.on('error', (err: Error) => {
-      if (this.stream === s) this.log.warn('card port error', { error: err.message });
-    });
-    s.open((err) => {
-      if (attempt !== this.attempt || this.linkState !== 'connecting') {
-        if (!err) s.close();
-        return;
-      }
-      if (err) {
-        this.goto('disconnected', `cannot open ${this.address}: ${err.message}`);
-        return;
-      }
-      this.stream = s;
-      this.decoder.reset();
-      this.encoder = new FrameEncoder();
-      s.on('data', (chunk: Buffer) => {
-        if (this.stream === s) this.onBytes(chunk);
-      });
-      s.on('close', (closeErr: Error | null) => {
-        if (this.stream !== s) return;
-        this.stream = undefined;
-        this.goto('disconnected', `port ${this.address} closed${closeErr ? `: ${closeErr.message}` : ''}`);
-      });
-      this.goto('handshaking', `opened ${this.address}`);
-    });
+    if (attempt !== this.attempt || this.linkState !== 'connecting') {
+      void port.close();
+      return;
+    }
+    this.port = port;
+    this.decoder.reset();
+    this.encoder = new FrameEncoder();
+    this.goto('handshaking', `opened ${this.address}`);
   }
 
-  private closeStream(): void {
-    const s = this.stream;
-    this.stream = undefined;
-    if (!s) return;
-    s.removeAllListeners('data');
-    if (!s.isOpen) return;
-    this.closing = new Promise((resolve) => s.close(() => resolve()));
+  private closePort(): void {
+    const p = this.port;
+    this.port = undefined;
+    if (p) this.closing = p.close();
   }
 
   private send(msg: LinkMessage): boolean {
-    const s = this.stream;
-    if (!s || !s.isOpen) return false;
+    const p = this.port;
+    if (!p || !p.isOpen) return false;
     const frame = this.encoder.encode(msg);
     this.own.framesOut++;
     this.own.bytesOut += frame.length;
-    s.write(frame);
-    return true;
+    return p.write(frame);
   }
 
   private sendPcmFrame(msg: LinkMessageOf<'pcm'>): void {
-    const s = this.stream;
-    if (this.linkState !== 'up' || !s || s.writableLength > (this.options.maxTxBufferedBytes ?? 65536)) {
+    const p = this.port;
+    if (this.linkState !== 'up' || !p || p.writableLength > (this.options.maxTxBufferedBytes ?? 65536)) {
       this.own.pcmDropped += msg.chunks.length;
       return;
     }
@@ -401,7 +348,7 @@ export class SerialCard extends TypedEmitter<CardEvents> implements TelephonyCar
     for (const f of this.decoder.push(chunk)) {
       this.frameSinceCheck = true;
       this.dispatch(f.message);
-      if (this.stream === undefined) return;
+      if (this.port === undefined) return;
     }
   }
 
@@ -450,17 +397,12 @@ export class SerialCard extends TypedEmitter<CardEvents> implements TelephonyCar
     'counters-request': (m) => this.wrongDirection(m.type),
   };
 
-  /**
-   * A card may say hello on attach and answers every host-hello (docs/card-link.md §3.1), so up to
-   * host-hellos-sent + 1 identical hellos may arrive before any other frame: those are absorbed.
-   * Any other card-hello while up means the card restarted.
-   */
   private onCardHello(m: CardHelloMessage): void {
     this.cardHellosSeen++;
     if (this.linkState === 'up') {
       const { type: _t, ...info } = m;
-      const duplicate = this.framesSinceUp === 0 && this.cardHellosSeen <= this.hostHellosSent + 1 && JSON.stringify(info) === JSON.stringify(this.cardInfo);
-      if (duplicate) {
+      const sameInfo = JSON.stringify(info) === JSON.stringify(this.cardInfo);
+      if (isDuplicateHello({ framesSinceUp: this.framesSinceUp, cardHellosSeen: this.cardHellosSeen, hostHellosSent: this.hostHellosSent, sameInfo })) {
         this.log.debug('duplicate card-hello absorbed');
         return;
       }
