@@ -2,10 +2,12 @@
  * ITU-T G.711 µ-law and A-law, table-driven.
  *
  * Decoding is a 256-entry table per law. Encoding is a 64 KiB table per law built from the
- * segment search of the ITU-T G.191 reference (`g711.c`), which SpanDSP's g711.h also follows:
- * negative samples fold as -x-1, µ-law adds the 0x84 bias, A-law output is XORed with 0x55 and
- * µ-law output inverted, as the standard transmits them. (sox folds negatives as -x and so
- * differs by one code at some decision boundaries of negative samples.)
+ * segment search of SpanDSP's g711.h (0.0.6), with which both tables are bit-exact over all 65536
+ * inputs and 256 codes (test/interop/dsp/spandsp.test.ts): µ-law folds a negative sample as -x
+ * (symmetric decision levels) and adds the 0x84 bias; A-law folds it as -x-1; A-law output is
+ * XORed with 0x55 and µ-law output inverted, as the standard transmits them. (The ITU-T G.191
+ * reference folds µ-law negatives as -x-1 and so differs by one code at 127 negative decision
+ * boundaries, each a difference of one quantisation step.)
  *
  * Buffers of linear audio are Int16Array (native endian, 8 kHz mono); companded audio is a
  * Uint8Array/Buffer of one byte per sample.
@@ -39,12 +41,12 @@ function topBit(v: number): number {
   return 31 - Math.clz32(v);
 }
 
-/** G.191 / SpanDSP µ-law compression of one 16-bit sample (negatives folded as -x-1, bias 0x84). */
+/** SpanDSP µ-law compression of one 16-bit sample (negatives folded as -x, bias 0x84). */
 function ulawEncodeSample(linear: number): number {
   let v: number;
   let mask: number;
   if (linear < 0) {
-    v = ULAW_BIAS - linear - 1;
+    v = ULAW_BIAS - linear;
     mask = 0x7f;
   } else {
     v = ULAW_BIAS + linear;
