@@ -16,7 +16,6 @@
 export type CompandingLaw = 'ulaw' | 'alaw';
 
 const ULAW_BIAS = 0x84;
-const ULAW_CLIP = 32635;
 
 function ulawDecodeByte(u: number): number {
   const v = ~u & 0xff;
