@@ -6,13 +6,15 @@
  *      +---reject()/CANCEL/hangup()--------------+--> terminated
  *
  * - The 100 Trying is sent by the transaction layer on arrival.
+ * - The INVITE server transaction stays in Accepted after the 2xx (RFC 6026), so a retransmitted
+ *   INVITE never becomes a second call.
  * - answer(): 200 with our Contact and the SDP answer; the 2xx is retransmitted at T1 doubling to
  *   T2 until the ACK arrives, and the call is ended with a BYE after 64*T1 without one (§13.3.1.4).
  * - CANCEL (§9.2): the user agent answers it 200 and this call answers the INVITE 487.
  */
 import { TypedEmitter } from '../../../hw/base/typed-emitter';
 import { buildResponse, newTag } from '../core/messages/build';
-import { addHeader, header, type HeaderField, type SipRequest, type SipResponse } from '../core/messages/message';
+import { addHeader, header, headerValues, type HeaderField, type SipRequest, type SipResponse } from '../core/messages/message';
 import { parseNameAddr } from '../core/messages/name-addr';
 import { Dialog } from '../core/dialogs/dialog';
 import type { InviteServerTransaction } from '../core/transactions/invite-server';
@@ -155,6 +157,8 @@ export class IncomingCall extends TypedEmitter<{ ended: [by: 'remote' | 'local',
 
   private response(status: number, reason?: string, headers: HeaderField[] = [], body?: Buffer): SipResponse {
     const res = buildResponse(this.request, status, reason, { toTag: this.localTag, ...(body ? { body } : {}) });
+    // §12.1.1: responses that establish a dialog carry the request's Record-Route values.
+    if (status > 100 && status < 300) for (const rr of headerValues(this.request, 'record-route')) addHeader(res, 'Record-Route', rr);
     addHeader(res, 'User-Agent', this.ua.userAgent);
     addHeader(res, 'Allow', ALLOWED_METHODS);
     for (const h of headers) res.headers.push(h);
@@ -173,7 +177,7 @@ export class IncomingCall extends TypedEmitter<{ ended: [by: 'remote' | 'local',
         void this.sendBye('local', 'no ACK');
         return;
       }
-      if (this.okResponse) this.ua.layer.send(this.okResponse, this.tx.responseDestination);
+      if (this.okResponse) this.tx.respond(this.okResponse);
       this.retransmit2xx(Math.min(2 * intervalMs, this.ua.timers.t2Ms), total);
     });
   }

@@ -210,6 +210,24 @@ describe('RFC 3261 §17.2 server transactions', () => {
     assert.equal(t.transport.responses(480).length, 1 + 10);
   });
 
+  it('RFC 6026 §7.1: after a 2xx the INVITE server transaction is Accepted; a retransmitted INVITE is absorbed, not a new request; Timer L ends it', () => {
+    const { t, txs } = serverSetup();
+    const inv = request('INVITE', 'z9hG4bKinv3');
+    t.transport.inject(inv);
+    const tx = txs[0];
+    assert.ok(tx instanceof InviteServerTransaction);
+    const ok = buildResponse(tx.request, 200, undefined, { toTag: 'u3' });
+    tx.respond(ok);
+    assert.equal(tx.state, 'accepted');
+    t.transport.inject(inv);
+    assert.equal(txs.length, 1, 'no second request reached the TU');
+    assert.equal(t.transport.responses(200).length, 1, 'the transaction does not retransmit the 2xx itself');
+    tx.respond(ok);
+    assert.equal(t.transport.responses(200).length, 2, "the TU's 2xx retransmission passes through");
+    t.clock.advance(32_000);
+    assert.equal(tx.state, 'terminated');
+  });
+
   it('§17.2.3 an ACK for a 2xx (different branch) goes to the UA core', () => {
     const { t, acks } = serverSetup();
     t.transport.inject(request('ACK', 'z9hG4bKother'));

@@ -51,7 +51,8 @@ export function parseNameAddr(value: string): NameAddr {
     rest = text.slice(gt + 1);
   } else {
     const semi = text.indexOf(';');
-    uri = semi < 0 ? text : text.slice(0, semi);
+    // SEMI = SWS ";" SWS (§25.1): whitespace before the first ';' is not part of the URI.
+    uri = (semi < 0 ? text : text.slice(0, semi)).trimEnd();
     rest = semi < 0 ? '' : text.slice(semi);
     if (/\s/.test(uri)) throw naError(value, 'an addr-spec may not contain whitespace (use <…>)');
   }

@@ -12,7 +12,7 @@
  */
 import { TonewallError } from '../../../../hw/base/errors';
 import { canonicalHeaderName, isListHeader } from './headers';
-import { addHeader, cseq, header, type SipMessage } from './message';
+import { addHeader, cseq, from, header, to, vias, type SipMessage } from './message';
 
 /** Largest message we accept (a datagram cannot be larger anyway). */
 export const MAX_MESSAGE_BYTES = 65535;
@@ -86,6 +86,11 @@ export function parseMessage(buf: Buffer): SipMessage {
     // §8.1.1.6 requires it from UACs; we insist, except on ACK/CANCEL which copy from the INVITE.
     throw parseError('ESIPMISSING', 'missing mandatory header Max-Forwards');
   }
+  // The headers every transaction and dialog decision reads are validated here, so a malformed one
+  // is rejected at the edge with its name in the error (RFC 4475 §3.1.2 cases) rather than later.
+  from(msg);
+  to(msg);
+  vias(msg);
   const cs = cseq(msg);
   if (msg.kind === 'request' && cs.method !== msg.method) {
     throw parseError('ESIPCSEQ', `CSeq method "${cs.method}" does not match request method "${msg.method}"`);

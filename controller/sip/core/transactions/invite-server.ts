@@ -1,35 +1,36 @@
 /**
- * INVITE server transaction, RFC 3261 §17.2.1 (Figure 7).
+ * INVITE server transaction, RFC 3261 §17.2.1 (Figure 7) with the Accepted state of RFC 6026 §7.1.
  *
- *                      |INVITE, pass to TU, send 100 if TU won't in 200 ms
+ *                      |INVITE, pass to TU, send 100 (we send it at once)
  *                      V
- *  INVITE       +-----------+
- *  send resp.   | Proceeding|---------------------------------------+
- *    +----------|           | 2xx from TU, send response (TU then   |
- *    +--------->+-----------+ retransmits it until ACK, §13.3.1.4)  |
- *   1xx from TU     |  300-699 from TU, send response               |
- *                   V                                               |
- *  INVITE      +-----------+  Timer H fires, inform TU              |
- *  send resp.  | Completed |----------------------------------------+
- *   +----------|           |  Timer G: resend response              |
- *   +--------->+-----------+  (T1 doubling to T2, UDP only)         |
- *                   | ACK                                           |
- *                   V                                               |
- *              +-----------+  Timer I (T4 over UDP, 0 reliable)     V
- *              | Confirmed |---------------------------------> Terminated
+ *  INVITE       +-----------+  2xx from TU, send response
+ *  send resp.   | Proceeding|------------------------------+
+ *    +----------|           |                              V
+ *    +--------->+-----------+                        +-----------+  2xx from TU: send
+ *   1xx from TU     |  300-699 from TU, send response |  Accepted |  INVITE: absorb (the TU
+ *                   V                                 +-----------+  retransmits the 2xx, §13.3.1.4)
+ *  INVITE      +-----------+  Timer H fires, inform TU      | Timer L (64*T1)
+ *  send resp.  | Completed |-------------------------+      V
+ *   +----------|           |  Timer G: resend        +-> Terminated
+ *   +--------->+-----------+  (T1 doubling to T2)    |
+ *                   | ACK                            |
+ *                   V                                |
+ *              +-----------+  Timer I (T4 over UDP)  |
+ *              | Confirmed |-------------------------+
  *              +-----------+
  *
- * This transaction sends the 100 Trying itself at once (§17.2.1 allows it; the demo endpoint
- * rings later). 2xx retransmission is the UA core's job (see dialogs/ack-waiter.ts).
+ * Accepted keeps the transaction alive after the 2xx so a late retransmission of the INVITE is
+ * absorbed here instead of looking like a new call to the UA core (the RFC 3261 race RFC 6026 fixes).
  */
 import type { SipRequest, SipResponse } from '../messages/message';
 import { StateMachine, type TransitionTable } from './state-machine';
 import type { Destination, Transaction, TransactionContext } from './transaction';
 
-export type InviteServerState = 'proceeding' | 'completed' | 'confirmed' | 'terminated';
+export type InviteServerState = 'proceeding' | 'accepted' | 'completed' | 'confirmed' | 'terminated';
 
 const TABLE: TransitionTable<InviteServerState> = {
-  proceeding: ['completed', 'terminated'],
+  proceeding: ['accepted', 'completed', 'terminated'],
+  accepted: ['terminated'],
   completed: ['confirmed', 'terminated'],
   confirmed: ['terminated'],
   terminated: [],
@@ -58,7 +59,7 @@ export class InviteServerTransaction implements Transaction {
     return this.sm.state;
   }
 
-  /** A retransmitted INVITE: resend the last response (Proceeding and Completed). */
+  /** A retransmitted INVITE: resend the last response (Proceeding and Completed); absorbed in Accepted. */
   receiveRequest(): void {
     if ((this.sm.state === 'proceeding' || this.sm.state === 'completed') && this.lastResponse) {
       this.ctx.send(this.lastResponse, this.responseDestination);
@@ -73,12 +74,17 @@ export class InviteServerTransaction implements Transaction {
   }
 
   respond(res: SipResponse): void {
+    if (this.sm.state === 'accepted' && res.status >= 200 && res.status < 300) {
+      this.ctx.send(res, this.responseDestination); // the TU's 2xx retransmission (RFC 6026 §7.1)
+      return;
+    }
     if (this.sm.state !== 'proceeding') return;
     this.lastResponse = res;
     this.ctx.send(res, this.responseDestination);
     if (res.status < 200) return;
     if (res.status < 300) {
-      this.sm.to('terminated');
+      this.sm.to('accepted');
+      this.sm.arm('L', 64 * this.ctx.timers.t1Ms, () => this.sm.to('terminated'));
       return;
     }
     this.sm.to('completed');
