@@ -13,15 +13,16 @@
 import { errorMessage } from '../../hw/base/errors';
 
 type CommandRunner = (argv: string[]) => Promise<number>;
+type CommandModule = { run: CommandRunner };
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandRunner> }> = {
-  run: { summary: 'run the appliance daemon', load: async () => (await import('./commands/run.js')).run },
-  demo: { summary: 'run the appliance on embedded defaults with a scripted caller', load: async () => (await import('./commands/demo.js')).run },
-  sim: { summary: 'run the simulated telephony card standalone', load: async () => (await import('./commands/sim.js')).run },
-  mask: { summary: 'mask DTMF in WAV recordings (IN OUT) exactly as the live uplink does', load: async () => (await import('./commands/mask.js')).run },
-  detect: { summary: 'print the DTMF digits detected in WAV recordings', load: async () => (await import('./commands/detect.js')).run },
-  config: { summary: 'check a configuration file, or print defaults / environment variables', load: async () => (await import('./commands/config.js')).run },
-  version: { summary: 'print the software version', load: async () => (await import('./commands/version.js')).run },
+  run: { summary: 'run the appliance daemon', load: async () => ((await import('./commands/run.js')) as CommandModule).run },
+  demo: { summary: 'run the appliance on embedded defaults with a scripted caller', load: async () => ((await import('./commands/demo.js')) as CommandModule).run },
+  sim: { summary: 'run the simulated telephony card standalone', load: async () => ((await import('./commands/sim.js')) as CommandModule).run },
+  mask: { summary: 'mask DTMF in WAV recordings (IN OUT) exactly as the live uplink does', load: async () => ((await import('./commands/mask.js')) as CommandModule).run },
+  detect: { summary: 'print the DTMF digits detected in WAV recordings', load: async () => ((await import('./commands/detect.js')) as CommandModule).run },
+  config: { summary: 'check a configuration file, or print defaults / environment variables', load: async () => ((await import('./commands/config.js')) as CommandModule).run },
+  version: { summary: 'print the software version', load: async () => ((await import('./commands/version.js')) as CommandModule).run },
 };
 
 function usage(): string {

@@ -85,7 +85,7 @@ function unwrap(schema: z.ZodType): z.ZodType {
 
 function shapeOf(schema: z.ZodType): Record<string, z.ZodType> | undefined {
   const s = unwrap(schema);
-  return s instanceof z.ZodObject ? (s.shape as Record<string, z.ZodType>) : undefined;
+  return s instanceof z.ZodObject ? s.shape : undefined;
 }
 
 /** The schema at a key path, or undefined. */

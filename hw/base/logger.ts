@@ -19,8 +19,8 @@ export const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn'
 
 const LEVEL_RANK: Record<LogLevel, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: 100 };
 
-export type LogFieldValue = unknown | (() => unknown);
-export type LogFields = Record<string, LogFieldValue>;
+/** A field value, or a function returning it (evaluated only when the level is enabled). */
+export type LogFields = Record<string, unknown>;
 
 export interface LogRecord {
   time: string;

@@ -121,7 +121,7 @@ export class FxoLine {
   /** The card link went down: whatever the line was doing is over. */
   linkDown(): void {
     if (this.stateValue === 'idle') return;
-    this.release({ by: 'local', q850: 41, reason: 'card link down' }, false);
+    void this.release({ by: 'local', q850: 41, reason: 'card link down' }, false);
   }
 
   answer(call: FxoCall): Promise<void> {
