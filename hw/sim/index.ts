@@ -1,6 +1,7 @@
 /** The simulated telephony card (DESIGN.md §3 hw/sim): one import for tests, the app and the CLI. */
 export { runSimulator, type RunSimulatorOptions, type SimulatorHandle } from './run-simulator';
 export { SimCard, type SimCardEvents, type SimCardOptions, type SimLinkState } from './sim-card';
+export { PlayoutBuffer } from './playout-buffer';
 export { SimServer } from './sim-server';
 export { PtyBridge } from './pty-bridge';
 export { CallScheduler, type DemoScheduleOptions } from './call-scheduler';

@@ -1,49 +1,36 @@
 /**
  * The simulated telephony card: the CARD side of the card link (hw/link codec, docs/card-link.md)
- * over any byte stream (a socket from the socket server, which is also what socat's pty bridge
- * connects to), with a 4-port analog FXO card and the PSTN behind it (sim-ports.ts, pstn-call.ts).
+ * with a 4-port analog FXO card and the PSTN behind it (sim-ports.ts, pstn-call.ts). The link
+ * session (sim-link-session.ts) carries the frames over any byte stream: a socket from the socket
+ * server, which is also what QEMU's serial chardev and socat's pty bridge connect to.
  *
- * Link session (one host stream at a time; a new stream replaces the old one):
- *
- *   detached ──attach──▶ attached ──host-hello (version ok)──▶ ready ──keepalive miss limit──▶ lost
- *      ▲                    │ card-hello sent on attach            ▲                        │
- *      └──── stream closed / dropLink() ◀──────────────────────────┴── any frame from host ─┘
- *
- * - On attach the card sends its hello unsolicited; it answers every host-hello with a fresh
- *   card-hello (sequence numbers restart at 0 with a hello, both ways).
- * - Keepalive both ways: the card sends one when it has sent nothing for `keepaliveMs`; with no frame
- *   from the host for `keepaliveMissLimit` intervals it declares the host lost (stops PCM and line
- *   events) and keeps listening; any frame from the host brings it back.
- * - Line events and PCM go to the host only while ready; the PSTN goes on regardless (callers ring
- *   and give up whether or not anyone is listening).
+ * - On attach the card sends its hello unsolicited; it answers every host-hello with a card-hello
+ *   (sequence numbers restart at 0 with a hello, both ways), and speaks only after one it can speak.
+ * - Line events and PCM go to the host only while the session is ready; the PSTN goes on regardless
+ *   (callers ring and give up whether or not anyone is listening).
  * - PCM: every TDM tick (10 ms, the injected TDM clock) one pcm message with an 80-byte chunk per
- *   channel that has audio, `tdmSample` = the card's 8 kHz sample count.
+ *   channel that has audio, `tdmSample` = the card's 8 kHz sample count. Host PCM is played out to
+ *   the far end at the TDM rate from a small buffer (playout-buffer.ts).
  *
- * This file and the rest of hw/sim import pure DSP helpers from controller/ (tone generation,
- * G.711): an exception to "layers point down", because the simulator is a test peer playing the
- * network, not a layer of the appliance.
+ * hw/sim imports pure DSP helpers from controller/ (tone generation, G.711): an exception to
+ * "layers point down", because the simulator is a test peer playing the network, not a layer of
+ * the appliance.
  */
 import type { Duplex } from 'node:stream';
 import { systemClock, type Clock, type TimerHandle } from '../base/clock';
-import { TonewallError } from '../base/errors';
+import { errorMessage, TonewallError } from '../base/errors';
 import type { Logger } from '../base/logger';
 import { TypedEmitter } from '../base/typed-emitter';
 import type { CardInfo, CompandingLaw, HookCommand, LineEvent } from '../card/types';
-import { FrameDecoder, FrameEncoder, PROTOCOL_VERSION_MAX, PROTOCOL_VERSION_MIN, type CommandStatus, type DecoderStats, type LinkMessage, type LinkMessageOf, type MessageType } from '../link';
+import { PROTOCOL_VERSION_MAX, PROTOCOL_VERSION_MIN, type CommandStatus, type DecoderStats, type LinkMessage, type LinkMessageOf, type MessageType } from '../link';
 import { parseCallScript, type CallScriptInput } from './call-script';
 import type { CalleeScript, DisconnectSupervision, PstnCall, PstnCallState } from './pstn-call';
+import { SimLinkSession, type SimLinkState } from './sim-link-session';
 import { SimPorts } from './sim-ports';
 import { DriftCorrectedTdmClock, type TdmClock } from './tdm-clock';
 import { readWavFile } from './wav-file';
 
-export type SimLinkState = 'detached' | 'attached' | 'ready' | 'lost';
-
-const TRANSITIONS: Record<SimLinkState, readonly SimLinkState[]> = {
-  detached: ['attached'],
-  attached: ['ready', 'detached', 'attached'],
-  ready: ['lost', 'detached', 'attached', 'ready'],
-  lost: ['ready', 'detached', 'attached'],
-};
+export type { SimLinkState } from './sim-link-session';
 
 export interface SimCardOptions {
   log: Logger;
@@ -63,7 +50,7 @@ export interface SimCardOptions {
   callee?: CalleeScript;
   seed?: number;
   loadWav?: (path: string) => Int16Array;
-  /** Ended calls kept for inspection (oldest dropped first). */
+  /** Calls kept for inspection (oldest dropped first). */
   historyLimit?: number;
 }
 
@@ -92,36 +79,20 @@ export class SimCard extends TypedEmitter<SimCardEvents> {
   private readonly clock: Clock;
   private readonly tdm: TdmClock;
   private readonly ports: SimPorts;
-  private readonly keepaliveMs: number;
-  private readonly missLimit: number;
-  private stream: Duplex | undefined;
-  private encoder = new FrameEncoder();
-  private decoder = new FrameDecoder();
-  private stateValue: SimLinkState = 'detached';
-  private keepaliveTimer: TimerHandle | undefined;
+  private readonly link: SimLinkSession;
   private readonly pendingResults = new Set<TimerHandle>();
-  private lastRxMs = 0;
-  private lastTxMs = 0;
   private tdmSample = 0;
+  private protocolVersion = PROTOCOL_VERSION_MAX;
   private running = false;
-  private keepalivesEnabled = true;
-  private linkPaused = false;
   /** Every call since start (bounded by historyLimit), oldest first. */
   readonly calls: PstnCall[] = [];
-  readonly counters = { unexpectedMessages: 0, framesOut: 0, hostsLost: 0 };
-
-  /** Host PCM chunks for a channel without a connected call (dropped). */
-  get hostPcmDropped(): number {
-    return this.ports.hostPcmDropped;
-  }
+  readonly counters = { unexpectedMessages: 0 };
 
   constructor(private readonly opts: SimCardOptions) {
     super();
     this.log = opts.log.child('sim');
     this.clock = opts.clock ?? systemClock;
     this.tdm = opts.tdmClock ?? new DriftCorrectedTdmClock(this.clock);
-    this.keepaliveMs = opts.keepaliveMs ?? 1000;
-    this.missLimit = opts.keepaliveMissLimit ?? 3;
     const sup = opts.supervision;
     this.ports = new SimPorts({
       portCount: opts.portCount ?? 4,
@@ -132,10 +103,18 @@ export class SimCard extends TypedEmitter<SimCardEvents> {
       loadWav: opts.loadWav ?? readWavFile,
       onCallState: (call, state) => this.onCallState(call, state),
     });
+    this.link = new SimLinkSession({ clock: this.clock, log: this.log, keepaliveMs: opts.keepaliveMs ?? 1000, keepaliveMissLimit: opts.keepaliveMissLimit ?? 3 });
+    this.link.on('message', (m) => this.onMessage(m));
+    this.link.on('lost', () => this.emit('host-lost'));
+    this.link.on('detached', (reason) => {
+      this.cancelPendingResults();
+      this.log.info('host disconnected', { reason });
+      this.emit('host-disconnected', reason);
+    });
   }
 
   get state(): SimLinkState {
-    return this.stateValue;
+    return this.link.state;
   }
 
   get info(): CardInfo {
@@ -143,11 +122,22 @@ export class SimCard extends TypedEmitter<SimCardEvents> {
       model: this.opts.model ?? 'TW-FXO4-SIM',
       firmwareVersion: this.opts.firmwareVersion ?? '1.0.0-sim',
       serial: this.opts.serial ?? 'SIM0000001',
-      protocolVersion: PROTOCOL_VERSION_MAX,
+      protocolVersion: this.protocolVersion,
       law: this.opts.law ?? 'ulaw',
       ports: this.ports.infos,
       spans: [],
     };
+  }
+
+  /** Link counters: frames sent, hosts lost, unexpected messages, dropped host PCM, playout. */
+  get stats(): { framesOut: number; hostsLost: number; unexpectedMessages: number; hostPcmDropped: number; pcmOverruns: number; pcmUnderruns: number } {
+    const p = this.ports.playoutCounters;
+    return { ...this.link.counters, ...this.counters, hostPcmDropped: this.ports.hostPcmDropped, pcmOverruns: p.overruns, pcmUnderruns: p.underruns };
+  }
+
+  /** What the host sent: frames, CRC and header errors, resync bytes, lost frames. */
+  get hostLinkStats(): DecoderStats {
+    return this.link.rxStats;
   }
 
   /** Starts the TDM clock and the keepalive timer. */
@@ -155,7 +145,7 @@ export class SimCard extends TypedEmitter<SimCardEvents> {
     if (this.running) return;
     this.running = true;
     this.tdm.start(() => this.onTick());
-    this.keepaliveTimer = this.clock.setInterval(() => this.onKeepaliveTimer(), this.keepaliveMs);
+    this.link.start();
   }
 
   /** Stops timers and detaches the host; calls in progress are reset. */
@@ -163,29 +153,13 @@ export class SimCard extends TypedEmitter<SimCardEvents> {
     if (!this.running) return;
     this.running = false;
     this.tdm.stop();
-    this.keepaliveTimer?.cancel();
-    this.keepaliveTimer = undefined;
-    this.detach('simulator stopped');
+    this.link.stop('simulator stopped');
     this.ports.reset();
   }
 
   /** Takes a host byte stream (socket, pty bridge); replaces any previous one. */
   attach(stream: Duplex): void {
-    if (this.stream) this.detach('replaced by a new host connection');
-    this.stream = stream;
-    this.encoder = new FrameEncoder();
-    this.decoder = new FrameDecoder({ onError: (e) => this.log.debug('bad frame from host', { kind: e.kind, reason: e.reason }) });
-    this.lastRxMs = this.clock.monotonicMs();
-    stream.on('data', (chunk: Buffer) => {
-      if (this.stream === stream) this.onData(chunk);
-    });
-    stream.on('error', (err) => {
-      if (this.stream === stream) this.detach(`stream error: ${err.message}`);
-    });
-    stream.on('close', () => {
-      if (this.stream === stream) this.detach('host closed the link');
-    });
-    this.transition('attached');
+    this.link.attach(stream);
     this.log.info('host connected');
     this.sendHello();
     this.emit('host-connected');
@@ -205,110 +179,71 @@ export class SimCard extends TypedEmitter<SimCardEvents> {
     return this.ports.isIdle(port);
   }
 
-  /** Decoder statistics of what the host sent (CRC errors, resync bytes, lost frames). */
-  get hostLinkStats(): DecoderStats {
-    return this.decoder.stats;
+  isOffHook(port: number): boolean {
+    return this.ports.isOffHook(port);
   }
 
   // ---- fault injection -------------------------------------------------------------------------
 
   /** Writes raw bytes on the link (garbage between frames). */
   injectGarbage(bytes: Uint8Array): void {
-    this.stream?.write(Buffer.from(bytes));
+    this.link.writeRaw(bytes);
   }
 
   /** Closes the host stream abruptly, as a cable pull would. */
   dropLink(): void {
-    const s = this.stream;
-    this.detach('link dropped (fault injection)');
-    s?.destroy();
+    this.link.drop();
   }
 
   /** Stops (or resumes) sending keepalives; other frames still flow. */
   setKeepalivesEnabled(enabled: boolean): void {
-    this.keepalivesEnabled = enabled;
+    this.link.setKeepalivesEnabled(enabled);
   }
 
   /** Stops (or resumes) sending every frame: a hung card. */
   setLinkPaused(paused: boolean): void {
-    this.linkPaused = paused;
+    this.link.setPaused(paused);
   }
 
   /** Card reset: calls dropped, ports on-hook, a fresh hello; the host must say hello again. */
   resetCard(): void {
     this.log.warn('card reset');
-    for (const t of this.pendingResults) t.cancel();
-    this.pendingResults.clear();
+    this.cancelPendingResults();
     this.ports.reset();
-    if (this.stream) {
-      this.encoder = new FrameEncoder();
-      this.decoder.reset();
-      this.transition('attached');
-      this.sendHello();
-    }
+    this.link.restart();
+    this.sendHello();
   }
 
-  // ---- link ------------------------------------------------------------------------------------
-
-  private detach(reason: string): void {
-    const s = this.stream;
-    if (!s) return;
-    this.stream = undefined;
-    for (const t of this.pendingResults) t.cancel();
-    this.pendingResults.clear();
-    s.removeAllListeners('data');
-    s.on('error', () => undefined);
-    s.end();
-    this.transition('detached');
-    this.log.info('host disconnected', { reason });
-    this.emit('host-disconnected', reason);
-  }
-
-  private send(msg: LinkMessage): void {
-    if (!this.stream || this.linkPaused) return;
-    try {
-      this.stream.write(this.encoder.encode(msg));
-      this.lastTxMs = this.clock.monotonicMs();
-      this.counters.framesOut++;
-    } catch (err) {
-      this.log.error('cannot encode frame', { type: msg.type, err });
-    }
-  }
+  // ---- messages from the host ------------------------------------------------------------------
 
   private sendHello(): void {
     this.send({ type: 'card-hello', ...this.info });
   }
 
-  private onData(chunk: Buffer): void {
-    this.lastRxMs = this.clock.monotonicMs();
-    for (const frame of this.decoder.push(chunk)) {
-      if (this.stateValue === 'lost') {
-        this.log.info('host is back');
-        this.transition('ready');
-      }
-      const handler = this.handlers[frame.message.type] as (m: LinkMessage) => void;
-      handler(frame.message);
+  private send(msg: LinkMessage): void {
+    try {
+      this.link.send(msg);
+    } catch (err) {
+      this.log.error('cannot send frame', { type: msg.type, error: errorMessage(err) });
     }
   }
 
-  private onKeepaliveTimer(): void {
-    const now = this.clock.monotonicMs();
-    if (this.stateValue === 'ready' && now - this.lastRxMs > this.missLimit * this.keepaliveMs) {
-      this.counters.hostsLost++;
-      this.transition('lost');
-      this.log.warn('host lost: keepalive miss limit reached', { missLimit: this.missLimit, keepaliveMs: this.keepaliveMs });
-      this.emit('host-lost');
+  private onMessage(msg: LinkMessage): void {
+    // docs/card-link.md §3.1: nothing but hello and keepalive before a host-hello the card can speak.
+    if (this.link.state === 'attached' && msg.type !== 'host-hello' && msg.type !== 'keepalive') {
+      this.unexpected(msg.type);
+      return;
     }
-    // Only toward a host that is present: a pty nobody has open would fill up with keepalives.
-    if (this.stateValue === 'ready' && this.keepalivesEnabled && now - this.lastTxMs >= this.keepaliveMs) this.send({ type: 'keepalive' });
+    (this.handlers[msg.type] as (m: LinkMessage) => void)(msg);
   }
 
   private readonly handlers: Handlers = {
     'host-hello': (m) => {
       const compatible = m.protocolMin <= PROTOCOL_VERSION_MAX && m.protocolMax >= PROTOCOL_VERSION_MIN;
-      this.encoder = new FrameEncoder();
+      // §3.1: the highest version in both ranges, else the card's own highest.
+      this.protocolVersion = compatible ? Math.min(m.protocolMax, PROTOCOL_VERSION_MAX) : PROTOCOL_VERSION_MAX;
       this.sendHello();
-      if (compatible) this.transition('ready');
+      if (compatible) this.link.markReady();
       else this.log.warn('host protocol range not supported', { hostMin: m.protocolMin, hostMax: m.protocolMax, cardMin: PROTOCOL_VERSION_MIN, cardMax: PROTOCOL_VERSION_MAX });
       this.emit('host-hello', m.softwareVersion, compatible);
     },
@@ -337,13 +272,13 @@ export class SimCard extends TypedEmitter<SimCardEvents> {
 
   private unexpected(type: MessageType): void {
     this.counters.unexpectedMessages++;
-    this.log.warn('unexpected message from host', { type });
+    this.log.warn('unexpected message from host', { type, state: this.link.state });
   }
 
   private sendCounters(): void {
-    const s = this.decoder.stats;
-    // pcmUnderruns/pcmOverruns: the simulator has no playout buffer toward the line, so neither occurs.
-    this.send({ type: 'counters', spans: [], linkRxCrcErrors: s.crcErrors, linkRxFramesLost: s.framesLost, pcmUnderruns: 0, pcmOverruns: 0 });
+    const s = this.link.rxStats;
+    const p = this.ports.playoutCounters;
+    this.send({ type: 'counters', spans: [], linkRxCrcErrors: s.crcErrors, linkRxFramesLost: s.framesLost, pcmUnderruns: p.underruns, pcmOverruns: p.overruns });
   }
 
   private onHookCommand(requestId: number, cmd: HookCommand): void {
@@ -362,13 +297,18 @@ export class SimCard extends TypedEmitter<SimCardEvents> {
     this.pendingResults.add(t);
   }
 
+  private cancelPendingResults(): void {
+    for (const t of this.pendingResults) t.cancel();
+    this.pendingResults.clear();
+  }
+
   private result(requestId: number, status: CommandStatus, detail: string): void {
     this.send({ type: 'command-result', requestId, status, detail });
   }
 
   private sendLineEvent(event: LineEvent): void {
     this.emit('line-event', event);
-    if (this.stateValue === 'ready') this.send({ type: 'line-event', event });
+    if (this.link.state === 'ready') this.send({ type: 'line-event', event });
   }
 
   // ---- TDM -------------------------------------------------------------------------------------
@@ -376,7 +316,7 @@ export class SimCard extends TypedEmitter<SimCardEvents> {
   private onTick(): void {
     const { events, chunks } = this.ports.tick();
     for (const e of events) this.sendLineEvent(e);
-    if (chunks.length > 0 && this.stateValue === 'ready') this.send({ type: 'pcm', tdmSample: this.tdmSample, chunks });
+    if (chunks.length > 0 && this.link.state === 'ready') this.send({ type: 'pcm', tdmSample: this.tdmSample, chunks });
     this.tdmSample = (this.tdmSample + 80) >>> 0;
   }
 
@@ -401,12 +341,5 @@ export class SimCard extends TypedEmitter<SimCardEvents> {
         this.emit('call-ended', call);
         break;
     }
-  }
-
-  private transition(next: SimLinkState): void {
-    if (!TRANSITIONS[this.stateValue].includes(next)) {
-      throw new TonewallError('SIM_LINK_STATE', `simulated card link: illegal transition ${this.stateValue} → ${next}`);
-    }
-    this.stateValue = next;
   }
 }

@@ -14,6 +14,7 @@ import { encode, type CompandingLaw } from '../../controller/media/g711';
 import type { HookCommand, LineEvent, PortInfo } from '../card/types';
 import type { CommandStatus, PcmChunk } from '../link/messages';
 import type { CallScript } from './call-script';
+import { PlayoutBuffer } from './playout-buffer';
 import { PstnCall, SAMPLES_PER_TICK, type CalleeScript, type DisconnectSupervision, type PstnCallState } from './pstn-call';
 import { SeededRandom } from './seeded-random';
 
@@ -44,7 +45,11 @@ interface PortState {
   /** Whether the card decodes caller ID into caller-id events (port-config). */
   callerIdEvents: boolean;
   toneSample: number;
+  playout: PlayoutBuffer;
 }
+
+/** Playout buffer toward each line: 250 ms of audio. */
+export const PLAYOUT_MAX_BYTES = 2000;
 
 /** DTMF dialling pace of the card: 50 ms tone + 50 ms pause per digit; ',' pauses 1 s. */
 export function dialDurationMs(digits: string): number {
@@ -60,6 +65,17 @@ export class SimPorts {
   /** Host PCM that arrived for a channel with no connected call (counted, dropped). */
   hostPcmDropped = 0;
 
+  /** Playout overruns and underruns over all ports (counters message). */
+  get playoutCounters(): { overruns: number; underruns: number } {
+    let overruns = 0;
+    let underruns = 0;
+    for (const p of this.ports) {
+      overruns += p.playout.overruns;
+      underruns += p.playout.underruns;
+    }
+    return { overruns, underruns };
+  }
+
   constructor(private readonly opts: SimPortsOptions) {
     this.ports = Array.from({ length: opts.portCount }, (_, i) => ({
       info: { port: i + 1, kind: 'fxo' as const, channel: i + 1 },
@@ -67,6 +83,7 @@ export class SimPorts {
       call: undefined,
       callerIdEvents: true,
       toneSample: 0,
+      playout: new PlayoutBuffer(PLAYOUT_MAX_BYTES),
     }));
   }
 
@@ -166,10 +183,17 @@ export class SimPorts {
     const chunks: PcmChunk[] = [];
     for (const p of this.ports) {
       if (p.call) {
+        if (p.call.state === 'connected') {
+          const played = p.playout.take(SAMPLES_PER_TICK);
+          if (played) p.call.hostPcm(played);
+        } else p.playout.clear();
         const r = p.call.tick();
         for (const e of r.events) if (e.kind !== 'caller-id' || p.callerIdEvents) events.push(e);
         if (r.pcm && p.offHook) chunks.push({ channel: p.info.channel, data: Buffer.from(r.pcm) });
-        if (p.call.state === 'ended') p.call = undefined;
+        if (p.call.state === 'ended') {
+          p.call = undefined;
+          p.playout.clear();
+        }
       } else if (p.offHook) {
         this.block.fill(0);
         addTones(this.block, 0, SAMPLES_PER_TICK, [{ hz: 350, levelDbm0: -13 }, { hz: 440, levelDbm0: -13 }], p.toneSample);
@@ -180,15 +204,14 @@ export class SimPorts {
     return { events, chunks };
   }
 
-  /** Host audio for a channel; false when no connected call takes it (the caller counts it). */
+  /** Host audio for a channel, queued for playout at the TDM rate; false when dropped (no connected call, or overrun). */
   hostPcm(channel: number, data: Uint8Array): boolean {
     const p = this.ports.find((x) => x.info.channel === channel);
     if (!p?.call || p.call.state !== 'connected') {
       this.hostPcmDropped++;
       return false;
     }
-    p.call.hostPcm(data);
-    return true;
+    return p.playout.push(data);
   }
 
   /** Card reset: every call ends, every port goes on-hook. */
@@ -203,6 +226,7 @@ export class SimPorts {
   private endCall(p: PortState, how: () => void): void {
     how();
     p.call = undefined;
+    p.playout.clear();
   }
 
   private supervisionOf(port: number): DisconnectSupervision {

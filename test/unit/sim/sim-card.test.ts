@@ -99,9 +99,15 @@ describe('sim card: link behaviour (in-memory stream, manual clock)', () => {
     assert.equal(s.host.pcmFor(3).length, 8000, '1 s of audio = 100 chunks of 80 bytes');
     assert.deepEqual(s.host.pcmFor(3), call.sent());
     s.host.send({ type: 'pcm', tdmSample: 0, chunks: [{ channel: 3, data: Buffer.alloc(80, 0x55) }] });
+    s.host.send({ type: 'pcm', tdmSample: 80, chunks: [{ channel: 3, data: Buffer.alloc(40, 0x66) }] });
+    await flush();
+    assert.equal(call.heard().length, 0, 'host audio waits in the playout buffer for the TDM clock');
+    s.clock.advance(10);
+    assert.deepEqual([...call.heard()], new Array<number>(80).fill(0x55));
+    s.clock.advance(10);
+    assert.deepEqual([...call.heard()], [...new Array<number>(80).fill(0x55), ...new Array<number>(40).fill(0x66)]);
     s.host.command({ kind: 'on-hook', port: 3 });
     await flush();
-    assert.deepEqual([...call.heard()], new Array<number>(80).fill(0x55));
     assert.equal(call.endReason, 'host-hangup');
     assert.deepEqual([started.length, ended.length], [1, 1]);
     assert.equal(s.card.isPortIdle(3), true);
@@ -195,5 +201,35 @@ describe('sim card: link behaviour (in-memory stream, manual clock)', () => {
     s.clock.advance(500);
     await flush();
     assert.equal(s.host.of('keepalive').length + s.host.of('pcm').length + s.host.of('command-result').length, 0);
+  });
+
+  it('ignores everything but hello and keepalive before the host says hello (card-link §3.1)', async () => {
+    const s = setup();
+    card = s.card;
+    s.host.command({ kind: 'off-hook', port: 1 });
+    await flush();
+    assert.equal(s.host.of('command-result').length, 0);
+    assert.equal(s.card.isOffHook(1), false);
+    assert.equal(s.card.stats.unexpectedMessages, 1);
+  });
+
+  it('reports playout underruns and overruns and link receive errors in its counters', async () => {
+    const s = setup({ keepaliveMs: 60_000 });
+    card = s.card;
+    s.host.hello();
+    s.card.placeCall({ port: 1, callerNumber: '1', hangup: 'wait-for-host' });
+    s.host.command({ kind: 'off-hook', port: 1 });
+    await flush();
+    for (let i = 0; i < 30; i++) s.host.send({ type: 'pcm', tdmSample: i * 80, chunks: [{ channel: 1, data: Buffer.alloc(80, i) }] });
+    s.host.writeRaw(Buffer.from([0xa5, 0x5a, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 1, 2, 3, 4]));
+    await flush();
+    s.clock.advance(300); // 30 ticks: 25 chunks fit the 250 ms buffer, then 5 empty ticks
+    s.host.send({ type: 'counters-request' });
+    await flush();
+    const [c] = s.host.of('counters');
+    assert.ok(c);
+    assert.equal(c.pcmOverruns, 5);
+    assert.equal(c.pcmUnderruns, 5);
+    assert.equal(c.linkRxCrcErrors + s.card.hostLinkStats.headerErrors > 0, true);
   });
 });
