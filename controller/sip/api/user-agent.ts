@@ -81,7 +81,7 @@ export class SipUserAgent extends TypedEmitter<SipUserAgentEvents> {
       this.transport = udp;
     }
     this.transport.on('error', (err) => this.emit('warning', `SIP transport error: ${err.message}`));
-    this.layer = new TransactionLayer(this.transport, this.clock, this.log, this.timers);
+    this.layer = new TransactionLayer(this.transport, this.clock, this.log, this.timers, this.opts.config.userAgent);
     this.layer.core = {
       onRequest: (req, tx, from) => this.onRequest(req, tx, from),
       onAck: (ack) => this.incoming.get(header(ack, 'call-id') ?? '')?.ackReceived(),

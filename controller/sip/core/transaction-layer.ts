@@ -8,11 +8,13 @@
  *   matches no INVITE server transaction is the ACK for a 2xx and goes to the core, §17.2.3).
  * - A response that matches no client transaction goes to the core as a stray (2xx
  *   retransmissions after the INVITE client transaction has terminated, §13.2.2.4).
- * - Unparseable datagrams are counted and logged, never thrown upward.
+ * - Unparseable datagrams are counted and logged, never thrown upward; a malformed request is
+ *   answered 400 with the parser's error in a Warning header when that is possible (§8.2).
  */
 import type { Clock } from '../../../hw/base/clock';
 import { errorMessage } from '../../../hw/base/errors';
 import type { Logger } from '../../../hw/base/logger';
+import { badRequestFor } from './messages/bad-request';
 import { buildResponse } from './messages/build';
 import { cseq, header, topVia, type SipMessage, type SipRequest, type SipResponse } from './messages/message';
 import { parseMessage, serializeMessage } from './messages/parser';
@@ -67,6 +69,8 @@ export class TransactionLayer {
     clock: Clock,
     private readonly log: Logger,
     timers: SipTimerValues = DEFAULT_SIP_TIMERS,
+    /** Product token for the Warning header of 400 responses. */
+    private readonly userAgent = 'tonewall',
   ) {
     this.ctx = { clock, log, timers, reliable: transport.reliable, send: (msg, dest) => this.send(msg, dest) };
     transport.on('message', (data, from) => this.receive(data, from));
@@ -112,6 +116,10 @@ export class TransactionLayer {
     } catch (err) {
       this.counters.parseErrors++;
       this.log.warn('dropped unparseable SIP datagram', { from: `${from.address}:${from.port}`, error: errorMessage(err), bytes: data.length });
+      // §8.2: answer a malformed request 400 when its Via/From/To/Call-ID/CSeq can be found; the
+      // response goes back to the source address and port (RFC 3581 §4 behaviour).
+      const bad = badRequestFor(data, errorMessage(err), this.userAgent);
+      if (bad) this.send(bad, { address: from.address, port: from.port });
       return;
     }
     this.log.trace('recv', { from: `${from.address}:${from.port}`, text: () => data.toString('utf8') });

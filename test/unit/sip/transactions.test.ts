@@ -234,10 +234,27 @@ describe('RFC 3261 §17.2 server transactions', () => {
     assert.equal(acks.length, 1);
   });
 
-  it('counts and drops unparseable datagrams', () => {
+  it('counts and drops unparseable datagrams that cannot be answered', () => {
     const { t, txs } = serverSetup();
     t.transport.inject(Buffer.from('garbage\r\n\r\n'));
     assert.equal(t.layer.counters.parseErrors, 1);
     assert.equal(txs.length, 0);
+    assert.equal(t.transport.sent.length, 0);
+  });
+
+  it('§8.2 a malformed request is answered 400 with the parse error in a Warning, sent to its source', () => {
+    const { t, txs } = serverSetup();
+    const text = 'INVITE sip:100@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bKbad\r\nMax-Forwards: 70\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:b@h>\r\nCall-ID: bad-1\r\nCSeq: 1 INVITE\r\nContent-Length: 900\r\n\r\nv=0\r\n';
+    t.transport.inject(Buffer.from(text), { address: '127.0.0.3', port: 40001 });
+    assert.equal(txs.length, 0);
+    const sent = t.transport.sent[0];
+    assert.ok(sent && sent.msg.kind === 'response');
+    assert.equal(sent.msg.status, 400);
+    assert.deepEqual({ a: sent.address, p: sent.port }, { a: '127.0.0.3', p: 40001 });
+    assert.equal(header(sent.msg, 'call-id'), 'bad-1');
+    assert.match(header(sent.msg, 'to') ?? '', /;tag=/);
+    assert.match(header(sent.msg, 'warning') ?? '', /^399 tonewall "Content-Length 900 exceeds body length 5"$/);
+    t.transport.inject(Buffer.from(text.replace('INVITE sip', 'ACK sip').replace('1 INVITE', '1 ACK')));
+    assert.equal(t.transport.sent.length, 1, 'a malformed ACK is never answered');
   });
 });

@@ -1,0 +1,39 @@
+/**
+ * A 400 Bad Request for a request our parser rejected (RFC 3261 §8.2: a UAS answers a malformed
+ * request 400 when it can; §16.3 names the headers a response needs). The header lines a response
+ * copies (Via, From, To, Call-ID, CSeq) are picked out of the raw text leniently; when any is
+ * missing, or the datagram is not a request, or it is an ACK (never answered, §17.1.1.3), no
+ * response can be built and undefined is returned: the caller just counts the drop.
+ *
+ * The parser's error goes in a Warning header (code 399, RFC 3261 §20.43) so the sender learns
+ * what was wrong ("Content-Length 900 exceeds body length 12").
+ */
+import { newTag } from './build';
+import type { HeaderField, SipResponse } from './message';
+
+const WANTED: Readonly<Record<string, string>> = {
+  via: 'via', v: 'via', from: 'from', f: 'from', to: 'to', t: 'to', 'call-id': 'call-id', i: 'call-id', cseq: 'cseq',
+};
+
+export function badRequestFor(raw: Buffer, error: string, agent: string): SipResponse | undefined {
+  const text = raw.toString('latin1', 0, Math.min(raw.length, 8192));
+  const headEnd = text.search(/\r?\n\r?\n/);
+  const lines = (headEnd < 0 ? text : text.slice(0, headEnd)).replace(/^[\r\n]+/, '').split(/\r?\n/);
+  const start = lines[0] ?? '';
+  if (/^SIP\//i.test(start) || /^ACK\s/i.test(start) || !/^[A-Za-z]+\s/.test(start)) return undefined;
+  const headers: HeaderField[] = [];
+  for (const line of lines.slice(1)) {
+    const m = /^([A-Za-z-]+)[ \t]*:[ \t]*(.*)$/.exec(line);
+    const name = m ? WANTED[(m[1] ?? '').toLowerCase()] : undefined;
+    if (m && name) headers.push({ name, value: (m[2] ?? '').trim() });
+  }
+  for (const need of ['via', 'from', 'to', 'call-id', 'cseq']) {
+    if (!headers.some((h) => h.name === need && h.value !== '')) return undefined;
+  }
+  const ordered = ['via', 'from', 'to', 'call-id', 'cseq'].flatMap((n) => headers.filter((h) => h.name === n));
+  const to = ordered.find((h) => h.name === 'to');
+  if (to && !/;\s*tag\s*=/i.test(to.value)) to.value = `${to.value};tag=${newTag()}`;
+  const warning = error.replace(/["\\\r\n]/g, "'").slice(0, 200);
+  ordered.push({ name: 'warning', value: `399 ${agent.replace(/\s/g, '-') || 'tonewall'} "${warning}"` });
+  return { kind: 'response', status: 400, reason: 'Bad Request', headers: ordered, body: Buffer.alloc(0) };
+}
