@@ -33,7 +33,7 @@ describe('SerialCard over a real pty (socat) against a scripted card peer', func
     pcm.length = 0;
     downs.length = 0;
     ups = 0;
-    card = new SerialCard({ path: pty.hostPath, baudRate: 921600, keepaliveMs: 100, keepaliveMissLimit: 3, reconnectMinMs: 50, reconnectMaxMs: 200, log: nullLogger });
+    card = new SerialCard({ path: pty.hostPath, baudRate: 921600, keepaliveMs: 200, keepaliveMissLimit: 5, reconnectMinMs: 50, reconnectMaxMs: 200, log: nullLogger });
     card.on('line', (e) => lines.push(e));
     card.on('pcm', (c, d) => pcm.push([c, d]));
     card.on('link-down', (r) => downs.push(r));
@@ -103,8 +103,8 @@ describe('SerialCard over a real pty (socat) against a scripted card peer', func
   it('keepalive loss: link-down, then reconnect over the same pty and link-up', async () => {
     fake.answerKeepalives = false;
     await waitUntil(() => downs.length === 1, 'link-down after silent keepalive intervals');
-    assert.match(downs[0] ?? '', /^no frame from the card for 3 keepalive intervals of 100 ms$/);
-    assert.ok(card.counters.keepalivesMissed >= 3);
+    assert.match(downs[0] ?? '', /^no frame from the card for 5 keepalive intervals of 200 ms$/);
+    assert.ok(card.counters.keepalivesMissed >= 5);
     fake.answerKeepalives = true;
     await waitUntil(() => ups === 2 && card.state === 'up', 'link-up after reconnect');
     assert.ok(card.counters.reconnects >= 1);

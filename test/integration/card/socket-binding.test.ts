@@ -41,7 +41,7 @@ describe('SerialCard over SocketBinding (unix socket and TCP)', function () {
     const path = join(dir.path, 'card.sock');
     const fake = new FakeCard({ helloOnAttach: true });
     const { server, sockets } = await listenCard(fake, path);
-    const card = new SerialCard({ transport: 'socket', socket: `unix:${path}`, baudRate: 921600, keepaliveMs: 100, keepaliveMissLimit: 3, reconnectMinMs: 50, reconnectMaxMs: 200, log: nullLogger });
+    const card = new SerialCard({ transport: 'socket', socket: `unix:${path}`, baudRate: 921600, keepaliveMs: 200, keepaliveMissLimit: 5, reconnectMinMs: 50, reconnectMaxMs: 200, log: nullLogger });
     const lines: LineEvent[] = [];
     const downs: string[] = [];
     let ups = 0;
@@ -78,7 +78,7 @@ describe('SerialCard over SocketBinding (unix socket and TCP)', function () {
     const { server, sockets } = await listenCard(fake, { port: 0, host: '127.0.0.1' });
     const addr = server.address();
     assert.ok(addr && typeof addr === 'object');
-    const card = new SerialCard({ transport: 'socket', socket: `tcp:127.0.0.1:${addr.port}`, baudRate: 921600, keepaliveMs: 100, keepaliveMissLimit: 3, reconnectMinMs: 50, reconnectMaxMs: 200, log: nullLogger });
+    const card = new SerialCard({ transport: 'socket', socket: `tcp:127.0.0.1:${addr.port}`, baudRate: 921600, keepaliveMs: 200, keepaliveMissLimit: 5, reconnectMinMs: 50, reconnectMaxMs: 200, log: nullLogger });
     try {
       await card.start();
       await waitUntil(() => card.state === 'up', 'link up over TCP');
@@ -91,7 +91,7 @@ describe('SerialCard over SocketBinding (unix socket and TCP)', function () {
   });
 
   it('nothing listening: stays disconnected, retrying with backoff, and counts reconnects', async () => {
-    const card = new SerialCard({ transport: 'socket', socket: `unix:${join(dir.path, 'absent.sock')}`, baudRate: 921600, keepaliveMs: 100, keepaliveMissLimit: 3, reconnectMinMs: 20, reconnectMaxMs: 40, log: nullLogger });
+    const card = new SerialCard({ transport: 'socket', socket: `unix:${join(dir.path, 'absent.sock')}`, baudRate: 921600, keepaliveMs: 200, keepaliveMissLimit: 5, reconnectMinMs: 20, reconnectMaxMs: 40, log: nullLogger });
     try {
       await card.start();
       await waitUntil(() => card.counters.reconnects >= 2, 'two reconnect attempts');
