@@ -84,7 +84,7 @@ export class Appliance {
     mkdirSync(this.stateDir, { recursive: true });
 
     const storePath = isAbsolute(c.store.path) ? c.store.path : join(this.stateDir, c.store.path);
-    const store = Store.open({ path: storePath, log: this.log.child('store'), clock: this.clock, outboxMaxRows: c.store.outboxMaxRows });
+    const store = Store.open({ path: storePath, log: this.log, clock: this.clock, outboxMaxRows: c.store.outboxMaxRows });
     this.store = store;
     this.recoverOpenCalls(store);
 
@@ -99,7 +99,7 @@ export class Appliance {
       mqtt: c.mqtt,
       device: c.device,
       store,
-      log: this.log.child('fleet'),
+      log: this.log,
       clock: this.clock,
       url: this.mqttUrl,
       protocolVersion,
@@ -147,10 +147,8 @@ export class Appliance {
     this.card = card;
     card.on('link-up', (info) => {
       this.cardInfo = info;
-      cardLog.info('card link up', { model: info.model, firmware: info.firmwareVersion, ports: info.ports.length, law: info.law });
       reporter.publishInfo().catch((err: unknown) => this.log.error('info not published', { err: errorMessage(err) }));
     });
-    card.on('link-down', (reason) => cardLog.warn('card link down', { reason }));
     card.on('warning', (message) => cardLog.warn(message));
 
     const trunk = new FxoTrunk({
@@ -170,7 +168,7 @@ export class Appliance {
       this.demo = new DemoContactCenter({ config: c.sip, log: this.log, clock: this.clock });
       await this.demo.start();
     }
-    const sip = new SipUserAgent({ config: c.sip, log: this.log.child('sip'), clock: this.clock });
+    const sip = new SipUserAgent({ config: c.sip, log: this.log, clock: this.clock });
     this.sip = sip;
     sip.on('warning', (m) => this.log.warn(m));
     // SIP → PSTN calls arrive with the outbound-calls work; until then they are refused clearly.
