@@ -2,14 +2,15 @@
  * A 400 Bad Request for a request our parser rejected (RFC 3261 §8.2: a UAS answers a malformed
  * request 400 when it can; §16.3 names the headers a response needs). The header lines a response
  * copies (Via, From, To, Call-ID, CSeq) are picked out of the raw text leniently; when any is
- * missing, or the datagram is not a request, or it is an ACK (never answered, §17.1.1.3), no
- * response can be built and undefined is returned: the caller just counts the drop.
+ * missing or malformed itself, or the datagram is not a request, or it is an ACK (never answered,
+ * §17.1.1.3), no response can be built and undefined is returned: the caller just counts the drop.
  *
  * The parser's error goes in a Warning header (code 399, RFC 3261 §20.43) so the sender learns
  * what was wrong ("Content-Length 900 exceeds body length 12").
  */
 import { newTag } from './build';
 import type { HeaderField, SipResponse } from './message';
+import { parseMessage, serializeMessage } from './parser';
 
 const WANTED: Readonly<Record<string, string>> = {
   via: 'via', v: 'via', from: 'from', f: 'from', to: 'to', t: 'to', 'call-id': 'call-id', i: 'call-id', cseq: 'cseq',
@@ -35,5 +36,12 @@ export function badRequestFor(raw: Buffer, error: string, agent: string): SipRes
   if (to && !/;\s*tag\s*=/i.test(to.value)) to.value = `${to.value};tag=${newTag()}`;
   const warning = error.replace(/["\\\r\n]/g, "'").slice(0, 200);
   ordered.push({ name: 'warning', value: `399 ${agent.replace(/\s/g, '-') || 'tonewall'} "${warning}"` });
-  return { kind: 'response', status: 400, reason: 'Bad Request', headers: ordered, body: Buffer.alloc(0) };
+  const res: SipResponse = { kind: 'response', status: 400, reason: 'Bad Request', headers: ordered, body: Buffer.alloc(0) };
+  // The copied headers may be the malformed part: never send a response we would reject ourselves.
+  try {
+    parseMessage(serializeMessage(res));
+  } catch {
+    return undefined;
+  }
+  return res;
 }
