@@ -36,13 +36,15 @@ export class CallScheduler {
 
   runDemo(opts: DemoScheduleOptions): void {
     const next = (): void => {
-      const ports = opts.ports.filter((p) => this.card.isPortIdle(p));
-      if (ports.length === 0) {
+      // The next port in turn, or the first idle one after it.
+      const n = opts.ports.length;
+      const start = this.demoIndex % Math.max(1, n);
+      const port = Array.from({ length: n }, (_, i) => opts.ports[(start + i) % n]).find((p) => p !== undefined && this.card.isPortIdle(p));
+      if (port === undefined) {
         this.skipped++;
         this.log.info('demo call skipped: no idle port', { skipped: this.skipped });
       } else {
-        const index = this.demoIndex++;
-        this.place(demoCall(index, { ...opts, ports }));
+        this.place(demoCall(this.demoIndex++, { ...opts, ports: [port] }));
       }
       this.after(opts.intervalMs, next);
     };
