@@ -139,6 +139,13 @@ export class IncomingCall extends TypedEmitter<{ ended: [by: 'remote' | 'local',
     this.emit('ended', 'remote', 'CANCEL');
   }
 
+  /** The user agent is closing and stopped waiting: end the call here without more signalling. */
+  abandon(): void {
+    if (this.sm.state === 'terminated') return;
+    this.sm.to('terminated');
+    this.emit('ended', 'local', 'shutdown');
+  }
+
   matches(req: SipRequest): boolean {
     return this.dialog?.matchesRequest(req) ?? false;
   }

@@ -134,6 +134,15 @@ export class OutgoingCall extends TypedEmitter<OutgoingCallEvents> {
     else if (this.sm.state === 'calling' || this.sm.state === 'proceeding') this.cancel();
   }
 
+  /** The user agent is closing and stopped waiting: end the call here without more signalling. */
+  abandon(): void {
+    const s = this.sm.state;
+    if (s === 'terminated') return;
+    this.sm.to('terminated');
+    if (s === 'established' || s === 'terminating') this.emit('ended', 'local', 'shutdown');
+    else this.emit('failed', 487, 'user agent stopped');
+  }
+
   private onInviteResponse(res: SipResponse): void {
     if (res.status < 200) {
       this.gotProvisional = true;

@@ -46,6 +46,8 @@ export interface SipUserAgentOptions {
   transport?: SipTransport;
   /** RFC 3261 timer values (tests shorten them). */
   timers?: SipTimerValues;
+  /** stop() waits at most this long for BYE/CANCEL answers before closing (default 2000 ms). */
+  stopTimeoutMs?: number;
 }
 
 export interface SipUserAgentEvents {
@@ -90,10 +92,16 @@ export class SipUserAgent extends TypedEmitter<SipUserAgentEvents> {
     this.log.info('SIP user agent listening', { address: this.localAddress.address, port: this.localAddress.port });
   }
 
-  /** BYE or CANCEL every live call, then close the socket. */
+  /** BYE or CANCEL every live call (waiting at most stopTimeoutMs for answers), then close the socket. */
   async stop(): Promise<void> {
     const calls = [...this.outgoing.values(), ...this.incoming.values()];
-    await Promise.all(calls.map((c) => c.shutdown()));
+    if (calls.length > 0) {
+      let timer: { cancel(): void } | undefined;
+      const limit = new Promise<void>((resolve) => (timer = this.clock.setTimeout(resolve, this.opts.stopTimeoutMs ?? 2000)));
+      await Promise.race([Promise.all(calls.map((c) => c.shutdown())), limit]);
+      timer?.cancel();
+      for (const c of calls) c.abandon();
+    }
     this.layer?.shutdown();
     this.layer = undefined;
     if (this.ownsTransport) await this.transport?.close();

@@ -177,6 +177,21 @@ describe('SipUserAgent outgoing calls (RFC 3261 §13.2)', () => {
     assert.deepEqual(failed, ['408 no answer within 60000 ms']);
   });
 
+  it('stop() does not wait for a dead peer longer than stopTimeoutMs', async () => {
+    const { ua, transport, clock } = await makeUa();
+    const call = ua.invite({ requestUri: 'sip:100@127.0.0.1:5080', fromUser: '555', sdpOffer: SDP });
+    transport.inject(answer200(lastInvite(transport)));
+    const ended: string[] = [];
+    call.on('ended', (by, reason) => ended.push(`${by} ${reason}`));
+    const stopping = ua.stop();
+    assert.equal(transport.requests('BYE').length, 1);
+    clock.advance(2000);
+    await stopping;
+    assert.deepEqual(ended, ['local shutdown']);
+    assert.equal(call.state, 'terminated');
+    assert.equal(transport.closed, false, 'an injected transport belongs to the caller and stays open');
+  });
+
   it('stop() sends BYE for established calls', async () => {
     const { ua, transport } = await makeUa();
     ua.invite({ requestUri: 'sip:100@127.0.0.1:5080', fromUser: '555', sdpOffer: SDP });
