@@ -4,7 +4,8 @@
  * the window) can still mask the window's start: the onset of a tone never leaves.
  *
  * Contract:
- * - `write(x)` then, for the same count, `read()`: one sample in, one out; latency `lookaheadSamples`.
+ * - `writeBlock` then, for the same count, `takeBlock` (per analyser hop) and `finishBlock` (per
+ *   caller block): one sample in, one out; latency `lookaheadSamples`.
  * - `maskWindow(start, end)` marks absolute samples [start - PRE_GUARD, end + POST_GUARD) for
  *   replacement, called right after the sample end - 1 was written; samples already gone are not touched (the part of the onset that left is the cost of
  *   a lookahead shorter than WINDOW_SAMPLES + PRE_GUARD ≈ 16 ms).
@@ -27,6 +28,10 @@ const PASS = 0;
 const MASK = 1;
 const FILL = 2;
 
+function growTo(old: Float64Array, n: number): Float64Array {
+  return new Float64Array(Math.max(n, old.length * 2));
+}
+
 export class DelayMasker {
   readonly lookaheadSamples: number;
   /** Masked regions that have started to leave (rising edges of the mask). */
@@ -42,6 +47,8 @@ export class DelayMasker {
   private readonly ring = new Int16Array(CAPACITY);
   private readonly flags = new Uint8Array(CAPACITY);
   private readonly notchBank = new NotchBank();
+  /** Block work buffer; grows (once) when a caller's block is larger. */
+  private scratch: Float64Array = new Float64Array(CAPACITY);
   private readonly replacement: ReplacementSource;
   private holdUntil = 0;
   private lastFlag = PASS;
@@ -66,35 +73,68 @@ export class DelayMasker {
     this.notchBank.reset();
   }
 
-  /** Drops the buffered samples: from now on read() follows write() with no delay. */
+  /** Drops the buffered samples: from now on what is taken is what was just written (no delay). */
   release(): void {
     this.readPos = this.writePos;
   }
 
-  write(x: number): void {
-    this.push(x, this.writePos < this.holdUntil ? MASK : PASS);
+  /** Writes `input[from, to)`. */
+  writeBlock(input: Int16Array, from: number, to: number): void {
+    const ring = this.ring;
+    const flags = this.flags;
+    const hold = this.holdUntil;
+    let w = this.writePos;
+    for (let i = from; i < to; i++, w++) {
+      const j = w & INDEX_MASK;
+      ring[j] = input[i] as number;
+      flags[j] = w < hold ? MASK : PASS;
+    }
+    this.writePos = w;
   }
 
-  read(): number {
-    const i = this.readPos & INDEX_MASK;
-    this.readPos++;
-    const flag = this.flags[i] as number;
-    let y: number;
-    if (flag === PASS) {
-      y = this.ring[i] as number;
-    } else if (flag === MASK) {
-      this.maskedSamples++;
-      if (this.lastFlag !== MASK) {
-        this.maskedTones++;
-        this.replacement.begin();
+  /**
+   * Takes `to - from` samples out of the line (replacement applied) into the block buffer at
+   * [from, to); `finishBlock` then runs the notch bank over the whole block and writes the output.
+   * Splitting the two keeps replacement decisions per hop (never looking further ahead than the
+   * lookahead) while the linear notch filter runs once per block.
+   */
+  takeBlock(from: number, to: number): void {
+    const n = to - from;
+    if (to > this.scratch.length) this.scratch = growTo(this.scratch, to);
+    const scratch = this.scratch;
+    const ring = this.ring;
+    const flags = this.flags;
+    let r = this.readPos;
+    let last = this.lastFlag;
+    for (let i = from; i < to; i++, r++) {
+      const j = r & INDEX_MASK;
+      const flag = flags[j] as number;
+      if (flag === PASS) {
+        scratch[i] = ring[j] as number;
+      } else if (flag === MASK) {
+        this.maskedSamples++;
+        if (last !== MASK) {
+          this.maskedTones++;
+          this.replacement.begin();
+        }
+        scratch[i] = this.replacement.next();
+      } else {
+        scratch[i] = this.replacement.comfort();
       }
-      y = this.replacement.next();
-    } else {
-      y = this.replacement.comfort();
+      last = flag;
     }
-    this.lastFlag = flag;
-    if (this.notch) y = this.notchBank.step(y);
-    return y > 32767 ? 32767 : y < -32768 ? -32768 : Math.round(y);
+    this.readPos += n;
+    this.lastFlag = last;
+  }
+
+  /** Notch bank (secure) over block buffer [0, n), then rounded and clamped into `output[0, n)`. */
+  finishBlock(output: Int16Array, n: number): void {
+    const scratch = this.scratch;
+    if (this.notch) this.notchBank.processBlock(scratch, n);
+    for (let i = 0; i < n; i++) {
+      const y = scratch[i] as number;
+      output[i] = y > 32767 ? 32767 : y < -32768 ? -32768 : Math.round(y);
+    }
   }
 
   /** A comfort-noise sample, for a muted (faulted) uplink. */

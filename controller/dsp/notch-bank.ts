@@ -53,6 +53,35 @@ export class NotchBank {
     return v;
   }
 
+  /**
+   * Filters `x[0, n)` in place, one section at a time over the whole block (the state of a section
+   * stays in locals: much faster than `step` per sample).
+   */
+  processBlock(x: Float64Array, n: number): void {
+    this.flip = -this.flip;
+    const tiny = this.flip;
+    for (let i = 0; i < n; i++) x[i] = (x[i] as number) + tiny;
+    const z1s = this.z1;
+    const z2s = this.z2;
+    for (let k = 0; k < N; k++) {
+      const b0 = B0[k] as number;
+      const b1 = B1[k] as number;
+      const a1 = A1[k] as number;
+      const a2 = A2[k] as number;
+      let z1 = z1s[k] as number;
+      let z2 = z2s[k] as number;
+      for (let i = 0; i < n; i++) {
+        const v = x[i] as number;
+        const y = b0 * v + z1;
+        z1 = b1 * v - a1 * y + z2;
+        z2 = b0 * v - a2 * y;
+        x[i] = y;
+      }
+      z1s[k] = z1;
+      z2s[k] = z2;
+    }
+  }
+
   reset(): void {
     this.z1.fill(0);
     this.z2.fill(0);

@@ -211,15 +211,16 @@ export class UplinkDsp implements UplinkProcessor {
     let i = 0;
     while (i < len) {
       const end = a.consume(input, i, len);
-      for (let k = i; k < end; k++) m.write(input[k] as number);
+      m.writeBlock(input, i, end);
       if (a.ready) {
         const w = a.window;
         this.reporter.onWindow(w, this.classifier.reportCode(w));
         this.maskDecision(w);
       }
-      for (let k = i; k < end; k++) output[k] = m.read();
+      m.takeBlock(i, end);
       i = end;
     }
+    m.finishBlock(output, len);
     this.position += len;
     if (this.isSecure && this.verifier) this.verifier.process(output);
     if (this.modeValue === 'draining') this.tryDrain(len);
