@@ -3,6 +3,7 @@ import { TonewallError } from '../../../hw/base/errors';
 import { FrameDecoder, FrameEncoder, MAX_FRAME_BYTES, encodeFrame, type FrameError } from '../../../hw/link/codec';
 import { crc32c, crc8 } from '../../../hw/link/crc';
 import { MAX_PAYLOAD_BYTES, MessageCode, type LinkMessage } from '../../../hw/link/messages';
+import * as link from '../../../hw/link';
 import { ALL_MESSAGE_TYPES, sampleMessages } from '../../lib/link-samples';
 
 function encodeAll(msgs: LinkMessage[], firstSeq = 0): Buffer {
@@ -180,5 +181,16 @@ describe('link codec (docs/card-link.md §2 framing, §4 messages)', () => {
   it('refuses a sequence number out of range and a non-ASCII string, naming them', () => {
     assert.throws(() => encodeFrame({ type: 'keepalive' }, 65536), /frame seq 65536 out of range, expected integer 0..65535/);
     assert.throws(() => encodeFrame({ type: 'command-result', requestId: 1, status: 'ok', detail: 'é' }, 0), /detail contains a character outside printable ASCII/);
+  });
+});
+
+describe('hw/link index', () => {
+  it('re-exports the codec, messages, CRCs and tracker from one module', () => {
+    assert.equal(typeof link.encodeFrame, 'function');
+    assert.equal(typeof link.FrameDecoder, 'function');
+    assert.equal(typeof link.SequenceTracker, 'function');
+    assert.equal(link.crc32c(Buffer.from('123456789')), 0xe3069283);
+    assert.equal(link.MessageCode.pcm, 0x50);
+    assert.equal(link.decodePayload('keepalive', Buffer.alloc(0)).type, 'keepalive');
   });
 });
