@@ -1,5 +1,6 @@
 /** WAV reading and writing for the offline commands: round trips in all three encodings, and exact refusals. */
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { formatWav, parseWav } from '../../../controller/dsp/wav-codec';
 import { decode, encode } from '../../../controller/media/g711';
 
@@ -36,6 +37,24 @@ describe('wav-codec (RIFF/WAVE, 8 kHz mono)', () => {
     assert.throws(() => parseWav(fmt), /WAVE format 3, expected 1 \(PCM\), 6 \(A-law\) or 7 \(µ-law\)/);
     assert.throws(() => parseWav(Buffer.from('RIFX0000WAVE')), /not a RIFF\/WAVE file/);
     assert.throws(() => parseWav(good.subarray(0, 36)), /no data chunk/);
+  });
+  it('fuzz: arbitrary bytes and mutated files either parse or fail with EWAV_FORMAT', () => {
+    const good = formatWav({ encoding: 'alaw', samples: samples.subarray(0, 50) });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), fc.array(fc.tuple(fc.nat(good.length - 1), fc.nat(255)), { maxLength: 8 }), (junk, edits) => {
+        const mutated = Buffer.from(good);
+        for (const [at, v] of edits) mutated[at] = v;
+        for (const bytes of [junk, mutated, Buffer.concat([good.subarray(0, 44), junk])]) {
+          try {
+            const r = parseWav(bytes);
+            assert.ok(r.samples instanceof Int16Array);
+          } catch (err) {
+            assert.equal((err as { code?: string }).code, 'EWAV_FORMAT', (err as Error).message);
+          }
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
   it('survives truncated and corrupted headers with an error, never a crash', () => {
     const good = formatWav({ encoding: 'ulaw', samples });
