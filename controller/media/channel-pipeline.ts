@@ -9,8 +9,9 @@
  * - fromCard accepts any chunk up to 80 bytes (10 ms at 8 kHz); samples are accumulated and sent
  *   in packets of exactly ptimeMs * 8 samples, so the RTP timestamp advances by that per packet.
  * - toCard always returns 80 bytes in the card's law (silence while the jitter buffer is empty).
- * - Packets with the telephone-event payload type are counted and not played (regeneration as
- *   in-band DTMF toward the PSTN is a later round).
+ * - Packets with the telephone-event payload type are decoded (RFC 4733) and handed to
+ *   `onTelephoneEvent` (the call manager regenerates them in-band toward the PSTN later); they are
+ *   never played as audio. Undecodable ones are counted in `badTelephoneEvents`.
  * - The uplink processor must not throw (its contract); if it does anyway the block is replaced
  *   by silence and counted (fail closed), never passed through.
  */
@@ -19,6 +20,7 @@ import type { Logger } from '../../hw/base/logger';
 import { decode, encode, PAYLOAD_TYPE, SILENCE_BYTE, type CompandingLaw } from './g711';
 import { JitterBuffer, type JitterBufferCounters } from './jitter-buffer';
 import type { RtpPacket } from './rtp-packet';
+import { decodeTelephoneEvents, type TelephoneEvent } from './rtp-event';
 import type { RtpCounters } from './rtp-session';
 import type { UplinkProcessor } from './uplink-processor';
 
@@ -45,6 +47,8 @@ export interface ChannelPipelineOptions {
   telephoneEventPt?: number;
   jitterTargetMs?: number;
   jitterMaxMs?: number;
+  /** Agent-side RFC 4733 events (downlink), with the packet's RTP timestamp (the event's start). */
+  onTelephoneEvent?: (event: TelephoneEvent, rtpTimestamp: number) => void;
 }
 
 export interface ChannelPipelineCounters {
@@ -52,6 +56,7 @@ export interface ChannelPipelineCounters {
   framesToCard: number;
   uplinkFailures: number;
   telephoneEvents: number;
+  badTelephoneEvents: number;
   rtp: RtpCounters;
   jitter: JitterBufferCounters;
 }
@@ -64,7 +69,7 @@ export class ChannelPipeline {
   private readonly linearOut = new Int16Array(CARD_CHUNK_SAMPLES);
   private readonly jitter: JitterBuffer;
   private readonly payloadType: number;
-  private readonly counts = { framesFromCard: 0, framesToCard: 0, uplinkFailures: 0, telephoneEvents: 0 };
+  private readonly counts = { framesFromCard: 0, framesToCard: 0, uplinkFailures: 0, telephoneEvents: 0, badTelephoneEvents: 0 };
   private readonly onPacket = (p: RtpPacket): void => this.receive(p);
 
   constructor(private readonly opts: ChannelPipelineOptions) {
@@ -126,6 +131,14 @@ export class ChannelPipeline {
   private receive(p: RtpPacket): void {
     if (p.payloadType === this.opts.telephoneEventPt) {
       this.counts.telephoneEvents++;
+      let events: TelephoneEvent[];
+      try {
+        events = decodeTelephoneEvents(p.payload);
+      } catch {
+        this.counts.badTelephoneEvents++;
+        return;
+      }
+      for (const ev of events) this.opts.onTelephoneEvent?.(ev, p.timestamp);
       return;
     }
     if (p.payloadType !== this.payloadType) return;

@@ -58,14 +58,21 @@ describe('per-channel media pipeline', () => {
 
   it('downlink: toCard returns 80 bytes of card law: silence first, then the jitter-buffered RTP audio', () => {
     const rtp = new FakeRtp();
-    const p = new ChannelPipeline({ cardLaw: 'alaw', rtpCodecLaw: 'ulaw', ptimeMs: 20, rtp, uplink: new TransparentUplink(), log: nullLogger, jitterTargetMs: 20, telephoneEventPt: 101 });
+    const events: string[] = [];
+    const p = new ChannelPipeline({
+      cardLaw: 'alaw', rtpCodecLaw: 'ulaw', ptimeMs: 20, rtp, uplink: new TransparentUplink(), log: nullLogger, jitterTargetMs: 20, telephoneEventPt: 101,
+      onTelephoneEvent: (ev, ts) => events.push(`${ev.event}${ev.end ? 'E' : ''}@${ts}`),
+    });
     assert.deepEqual(p.toCard(), Buffer.alloc(80, 0xd5));
     const audio = Buffer.from(encode('ulaw', ramp(160, 5)));
     rtp.deliver({ timestamp: 1000, payload: audio, payloadType: 0 });
-    rtp.deliver({ timestamp: 1160, payload: Buffer.alloc(160, 0x55), payloadType: 101 });
+    rtp.deliver({ timestamp: 1160, payload: Buffer.from('07800320', 'hex'), payloadType: 101 });
+    rtp.deliver({ timestamp: 1160, payload: Buffer.alloc(3), payloadType: 101 });
     const out = Buffer.concat([p.toCard(), p.toCard()]);
     assert.deepEqual(out, Buffer.from(encode('alaw', decode('ulaw', audio))));
-    assert.equal(p.counters.telephoneEvents, 1);
+    assert.equal(p.counters.telephoneEvents, 2);
+    assert.equal(p.counters.badTelephoneEvents, 1);
+    assert.deepEqual(events, ['7E@1160'], 'the RFC 4733 event is handed up, not played');
     assert.equal(p.counters.framesToCard, 3);
   });
 
