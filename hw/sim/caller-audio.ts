@@ -15,6 +15,8 @@ import { synthesizeSpeech } from './speech-synth';
 
 export const KEY_TONE_MS = { min: 60, max: 120 } as const;
 export const KEY_GAP_MS = { min: 150, max: 600 } as const;
+/** Speech is rendered in pieces of at most this long (~4 ms of CPU each). */
+export const SPEECH_PIECE_MS = 2000;
 
 /** When one key was sent, in samples from the start of the caller's audio. No digit. */
 export interface KeypressTiming {
@@ -38,13 +40,15 @@ export class CallerAudio {
   private pos = 0;
   /** Samples played out so far (items are rendered only once the previous one is fully out). */
   private samplesOut = 0;
+  /** What is left of a long speech item still to be rendered, ms. */
+  private speechLeftMs = 0;
   readonly keypresses: KeypressTiming[] = [];
 
   constructor(private readonly opts: CallerAudioOptions) {}
 
   /** True once every item has been played out. */
   get done(): boolean {
-    return this.pos >= this.current.length && this.itemIndex >= this.opts.items.length;
+    return this.pos >= this.current.length && this.speechLeftMs === 0 && this.itemIndex >= this.opts.items.length;
   }
 
   /** Fills `out` with the next samples (zeros after the end); returns how many were audio. */
@@ -66,6 +70,13 @@ export class CallerAudio {
   }
 
   private loadNext(): boolean {
+    if (this.speechLeftMs > 0) {
+      const ms = Math.min(SPEECH_PIECE_MS, this.speechLeftMs);
+      this.speechLeftMs -= ms;
+      this.current = synthesizeSpeech(ms, this.opts.rng);
+      this.pos = 0;
+      return true;
+    }
     const item = this.opts.items[this.itemIndex];
     if (!item) return false;
     this.itemIndex++;
@@ -75,7 +86,12 @@ export class CallerAudio {
   }
 
   private render(item: AudioItem): Int16Array {
-    if ('speech' in item) return synthesizeSpeech(item.speech, this.opts.rng);
+    if ('speech' in item) {
+      // Long speech is made piece by piece so rendering never stalls the TDM tick for long.
+      const ms = Math.min(SPEECH_PIECE_MS, item.speech);
+      this.speechLeftMs = item.speech - ms;
+      return synthesizeSpeech(ms, this.opts.rng);
+    }
     if ('silence' in item) return new Int16Array(msToSamples(item.silence));
     if ('wav' in item) return this.opts.loadWav(item.wav);
     return this.renderKeys(item.keys, item.toneMs, item.gapMs);

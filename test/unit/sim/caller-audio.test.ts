@@ -74,3 +74,14 @@ describe('sim caller audio: keypresses with human timing', () => {
     assert.throws(() => audio.read(new Int16Array(80)), (err: Error) => /key 3 of 4/.test(err.message) && !/12x4/.test(err.message));
   });
 });
+
+describe('sim caller audio: long speech', () => {
+  it('renders a long speech item piece by piece to its exact length', () => {
+    const audio = new CallerAudio({ items: [{ speech: 4500 }, { silence: 100 }], rng: new SeededRandom(2), loadWav: noWav });
+    const out = playAll(audio);
+    assert.equal(out.length, 4600 * 8);
+    assert.ok(rms(out, 0, 4500 * 8) > 100);
+    assert.ok(rms(out, 4000 * 8, 4500 * 8) > 0, 'the last piece is there');
+    assert.equal(rms(out, 4500 * 8), 0);
+  });
+});
