@@ -55,7 +55,8 @@ export const cardSchema = z
     transport: z.enum(['serial', 'socket']).default('serial'),
     /** Serial device path; empty with sim.enabled means "the simulator's pty". */
     path: z.string().default(''),
-    baudRate: z.number().int().positive().default(921600),
+    /** UART speed: an E1 at full load needs ≥ 2.48 Mbaud (docs/card-link.md); USB CDC-ACM and ptys ignore it. */
+    baudRate: z.number().int().positive().default(3000000),
     /** Socket address for transport=socket: unix:/run/tonewall/card.sock or tcp:127.0.0.1:7001. */
     socket: z.string().default(''),
     keepaliveMs: z.number().int().min(100).max(60000).default(1000),
