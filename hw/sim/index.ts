@@ -3,7 +3,7 @@ export { runSimulator, type RunSimulatorOptions, type SimulatorHandle } from './
 export { SimCard, type SimCardEvents, type SimCardOptions, type SimLinkState } from './sim-card';
 export { PlayoutBuffer } from './playout-buffer';
 export { SimServer } from './sim-server';
-export { PtyBridge } from './pty-bridge';
+export { PtyBridge, socatAvailable } from './pty-bridge';
 export { CallScheduler, type DemoScheduleOptions } from './call-scheduler';
 export { parseSimAddress, formatSimAddress, type SimAddress } from './sim-address';
 export { PstnCall, type CalleeScript, type CallEndReason, type DisconnectSupervision, type PstnCallState } from './pstn-call';

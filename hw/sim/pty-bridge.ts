@@ -7,7 +7,7 @@
  * side (dropLink, card stop); while the bridge runs it is then started again (same link path, maybe
  * a new /dev/pts/N), so the driver's reconnect finds the pty again. stop() ends socat by its pid.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { TonewallError } from '../base/errors';
 import type { Logger } from '../base/logger';
 import type { SimAddress } from './sim-address';
@@ -104,4 +104,10 @@ export class PtyBridge {
       });
     });
   }
+}
+
+/** Whether socat can be run (for the `auto` simulator transport: pty when it can, socket otherwise). */
+export function socatAvailable(socatPath = 'socat'): boolean {
+  const r = spawnSync(socatPath, ['-V'], { stdio: 'ignore' });
+  return r.error === undefined && r.status === 0;
 }

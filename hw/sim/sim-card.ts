@@ -72,6 +72,9 @@ export interface SimCardEvents {
   command: [kind: HookCommand['kind'], port: number, status: CommandStatus];
 }
 
+/** The card's periodic counters report, ms. */
+export const COUNTERS_INTERVAL_MS = 10_000;
+
 type Handlers = { [T in MessageType]: (msg: LinkMessageOf<T>) => void };
 
 export class SimCard extends TypedEmitter<SimCardEvents> {
@@ -81,6 +84,7 @@ export class SimCard extends TypedEmitter<SimCardEvents> {
   private readonly ports: SimPorts;
   private readonly link: SimLinkSession;
   private readonly pendingResults = new Set<TimerHandle>();
+  private countersTimer: TimerHandle | undefined;
   private tdmSample = 0;
   private protocolVersion = PROTOCOL_VERSION_MAX;
   private running = false;
@@ -146,6 +150,10 @@ export class SimCard extends TypedEmitter<SimCardEvents> {
     this.running = true;
     this.tdm.start(() => this.onTick());
     this.link.start();
+    // docs/card-link.md §3.5: a counters report every 10 s (and on counters-request).
+    this.countersTimer = this.clock.setInterval(() => {
+      if (this.link.state === 'ready') this.sendCounters();
+    }, COUNTERS_INTERVAL_MS);
   }
 
   /** Stops timers and detaches the host; calls in progress are reset. */
@@ -153,6 +161,8 @@ export class SimCard extends TypedEmitter<SimCardEvents> {
     if (!this.running) return;
     this.running = false;
     this.tdm.stop();
+    this.countersTimer?.cancel();
+    this.countersTimer = undefined;
     this.link.stop('simulator stopped');
     this.ports.reset();
   }

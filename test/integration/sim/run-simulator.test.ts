@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { nullLogger } from '../../../hw/base/logger';
 import type { PstnCall } from '../../../hw/sim/pstn-call';
 import { runSimulator } from '../../../hw/sim/run-simulator';
+import { socatAvailable } from '../../../hw/sim/pty-bridge';
 import { makeTempDir } from '../../lib/sim-env';
 import { TestHost } from '../../lib/sim-host';
 
@@ -75,6 +76,7 @@ describe('runSimulator (the `tonewall sim` entry point)', function () {
     const oldPath = process.env.PATH;
     process.env.PATH = dir.path;
     try {
+      assert.equal(socatAvailable(), false);
       await assert.rejects(
         runSimulator({ listen: `unix:${join(dir.path, 's.sock')}`, pty: join(dir.path, 'pty'), script: 'none', log: nullLogger }),
         /socat not found/,

@@ -232,4 +232,20 @@ describe('sim card: link behaviour (in-memory stream, manual clock)', () => {
     assert.equal(c.pcmUnderruns, 5);
     assert.equal(c.linkRxCrcErrors + s.card.hostLinkStats.headerErrors > 0, true);
   });
+
+  it('sends a counters report every 10 s while the host is present', async () => {
+    const s = setup({ keepaliveMs: 60_000 });
+    card = s.card;
+    s.host.hello();
+    await flush();
+    s.clock.advance(9_990);
+    await flush();
+    assert.equal(s.host.of('counters').length, 0);
+    s.clock.advance(20);
+    await flush();
+    assert.equal(s.host.of('counters').length, 1);
+    s.clock.advance(10_000);
+    await flush();
+    assert.equal(s.host.of('counters').length, 2);
+  });
 });
