@@ -71,6 +71,7 @@ export class RtpSession extends TypedEmitter<RtpSessionEvents> {
   private highestSeq: number | undefined;
   private candidate: { ssrc: number; count: number } | undefined;
   private closed = false;
+  private accepted: number[];
 
   private constructor(
     private readonly socket: DatagramSocket,
@@ -79,6 +80,7 @@ export class RtpSession extends TypedEmitter<RtpSessionEvents> {
     random: (max: number) => number,
   ) {
     super();
+    this.accepted = [...opts.acceptPayloadTypes];
     this.ssrc = random(0x100000000) >>> 0;
     this.seq = random(0x10000);
     this.ts = random(0x100000000) >>> 0;
@@ -105,6 +107,11 @@ export class RtpSession extends TypedEmitter<RtpSessionEvents> {
       }
     }
     throw new TonewallError('ERTPPORT', `no free even RTP port in ${opts.portMin}-${opts.portMax} on ${opts.bindAddress}`);
+  }
+
+  /** Replaces the accepted payload types (after SDP negotiation fixed them). */
+  setAcceptedPayloadTypes(payloadTypes: readonly number[]): void {
+    this.accepted = [...payloadTypes];
   }
 
   get remoteAddress(): RemoteInfo | undefined {
@@ -145,7 +152,7 @@ export class RtpSession extends TypedEmitter<RtpSessionEvents> {
       this.counters.badPackets++;
       return;
     }
-    if (!this.opts.acceptPayloadTypes.includes(pkt.payloadType)) {
+    if (!this.accepted.includes(pkt.payloadType)) {
       this.counters.wrongPayloadType++;
       return;
     }

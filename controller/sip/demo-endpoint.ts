@@ -105,6 +105,7 @@ export class DemoContactCenter extends TypedEmitter<{ 'call-started': [stats: De
     }
     const media = answer.media;
     rtp.setRemote(media.address, media.port);
+    rtp.setAcceptedPayloadTypes(media.telephoneEventPt !== undefined ? [media.payloadType, media.telephoneEventPt] : [media.payloadType]);
     const stats: DemoCallStats = {
       sipCallId: call.sipCallId,
       applianceCallId: call.header(cfg.callIdHeader),
