@@ -30,6 +30,8 @@ import { PublishGuard } from './publish-guard';
 import { type CallSnapshotBody, type DeviceTopic, type DeviceTopics, type InfoBody, type StatusBody, absoluteTopic, callTopic, topicPolicy } from './topics';
 
 export const CONN_COUNTER_KEY = 'mqtt.conn';
+/** Acked outbox rows are pruned at most this often (each prune is a durable write). */
+const PRUNE_INTERVAL_MS = 60_000;
 
 export interface FleetReporterOptions {
   mqtt: MqttConfig;
@@ -91,6 +93,7 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
   private readonly snapshots = new Map<string, CallSnapshotBody>();
   private readonly pendingClears = new Set<string>();
   private pollTimer: TimerHandle | undefined;
+  private lastPruneMs = Number.NEGATIVE_INFINITY;
   private sessions = 0;
   private published = 0;
   private publishErrors = 0;
@@ -299,8 +302,12 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
 
   private poll(): void {
     this.pump.poll();
+    const now = this.clock.monotonicMs();
+    if (now - this.lastPruneMs < PRUNE_INTERVAL_MS) return;
+    this.lastPruneMs = now;
     try {
-      this.opts.store.outbox.prune(this.opts.ackedRetentionMs ?? 24 * 3600 * 1000);
+      const pruned = this.opts.store.outbox.prune(this.opts.ackedRetentionMs ?? 24 * 3600 * 1000);
+      if (pruned > 0) this.log.debug('pruned acknowledged outbox events', { pruned });
     } catch (err) {
       this.log.warn('outbox prune failed', { err: errorMessage(err) });
     }

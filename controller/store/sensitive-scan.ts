@@ -6,7 +6,10 @@
  * A JSON-compatible value is refused when
  * - any object key, normalised (lowercase, letters and digits only), is a forbidden card-data name
  *   (`pan`, `digits`, `dtmf`, `cvv`, `expiry`, `card`, …) or contains `dtmf`, `cardnumber`, `cvv`, `cvc`;
- * - any string (key or value) holds a card-like digit run (hw/base/card-guard.ts `findCardLikeRun`);
+ * - any string (key or value) holds a card-like digit run (hw/base/card-guard.ts `findCardLikeRun`),
+ *   except a string that is exactly a UUID (8-4-4-4-12 hex): event ids and boot ids are UUIDs, and
+ *   a mostly-numeric one reads as a dash-grouped digit run (no group is longer than 12 digits,
+ *   so no card number fits in one group);
  * - any number, written out, holds one — except integers in 0..9_999_999_999_999 (13 digits) under a
  *   timestamp key (`ts`, `…Ms`, `…Ts`, `…At`, `…_ms`): a 13-digit epoch-ms value is Luhn-valid one
  *   time in ten by chance and is not card data.
@@ -21,6 +24,7 @@ export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set([
 const FORBIDDEN_KEY_PARTS = ['dtmf', 'cardnumber', 'cvv', 'cvc'];
 const TIMESTAMP_KEY = /^(ts|.*(Ms|Ts|At|_ms|_ts))$/;
 const MAX_TIMESTAMP = 9_999_999_999_999;
+const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 export type SensitiveFinding =
   | { kind: 'forbidden-key'; path: string }
@@ -45,6 +49,7 @@ export function findSensitive(value: unknown, path = '$'): SensitiveFinding | un
 
 function walk(value: unknown, path: string, key: string | undefined): SensitiveFinding | undefined {
   if (typeof value === 'string') {
+    if (UUID.test(value)) return undefined;
     const run = findCardLikeRun(value);
     return run ? { kind: 'card-like-run', path, run } : undefined;
   }

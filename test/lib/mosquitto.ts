@@ -93,6 +93,7 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
       const c = spawn(MOSQUITTO_BIN, ['-c', confPath], { stdio: ['ignore', 'ignore', 'pipe'] });
       child = c;
       let done = false;
+      let ownStderr = '';
       const timer = setTimeout(() => finish(new Error(`mosquitto did not report "running" within ${readyTimeoutMs} ms; log:\n${stderr}`)), readyTimeoutMs);
       const finish = (err?: Error): void => {
         if (done) return;
@@ -103,18 +104,29 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
       };
       c.stderr?.on('data', (d: Buffer) => {
         stderr += d.toString();
-        if (/mosquitto version \S+ running/.test(stderr)) finish();
+        ownStderr += d.toString();
+        if (/mosquitto version \S+ running/.test(ownStderr)) finish();
       });
       c.once('error', (err) => finish(err));
       c.once('exit', (code, signal) => finish(new Error(`mosquitto exited (code ${code}, signal ${signal}) before it was ready; log:\n${stderr}`)));
     });
 
+  // mosquitto 2.0.11 can miss a SIGTERM that lands just after start-up (the signal arrives before
+  // its poll and nothing wakes it), so the signal is repeated until it exits; SIGKILL after 10 s.
   const stop = async (): Promise<void> => {
     const c = child;
     child = undefined;
     if (!c || c.exitCode !== null || c.signalCode !== null) return;
     await new Promise<void>((resolve) => {
-      c.once('exit', () => resolve());
+      let waitedMs = 0;
+      const repeat = setInterval(() => {
+        waitedMs += 250;
+        c.kill(waitedMs >= 10_000 ? 'SIGKILL' : 'SIGTERM');
+      }, 250);
+      c.once('exit', () => {
+        clearInterval(repeat);
+        resolve();
+      });
       c.kill('SIGTERM');
     });
   };

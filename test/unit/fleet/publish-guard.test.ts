@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { PublishGuard } from '../../../controller/fleet/publish-guard';
 
 const PAN = '4111111111111111'; // Luhn-valid test PAN
@@ -39,5 +40,16 @@ describe('fleet/publish-guard (DESIGN.md §7: nothing reported contains card dat
 
   it('still refuses a Luhn-valid 13-digit number under a non-timestamp key', () => {
     assert.throws(() => new PublishGuard().check('t', { count: LUHN_TS }), /card-like digit run \(13 digits/);
+  });
+
+  it('never refuses a clean envelope, whatever its UUIDs, timestamps and counters (property)', () => {
+    const g = new PublishGuard();
+    fc.assert(
+      fc.property(fc.uuid(), fc.uuid(), fc.integer({ min: 1e12, max: 9_999_999_999_999 }), fc.nat(), fc.nat(), (id, boot, ts, conn, seq) => {
+        g.check('tonewall/v1/tw-lon-0042/events/call', { v: 1, ts, dev: 'tw-lon-0042', boot, conn, seq, id, type: 'call.ended', createdTs: ts, data: { callId: id, durationMs: seq, q850: 16 } });
+      }),
+      { numRuns: 5000 },
+    );
+    assert.equal(g.refused, 0);
   });
 });

@@ -38,6 +38,14 @@ describe('store/sensitive-scan (DESIGN.md §7 card data never persisted or sent)
     assert.equal(findSensitive({ count: 1767000000003 })?.kind, 'card-like-run');
   });
 
+  it('accepts UUIDs even when their digits, read across the dashes, look like a card number', () => {
+    // Read as one dash-grouped run these are 32 digits (overlong) — but no group can hold a PAN.
+    const uuid = '01961234-5678-7123-8456-789012345678';
+    assert.equal(findSensitive({ x: uuid.replace(/-/g, ' ') })?.kind, 'card-like-run');
+    assert.equal(findSensitive({ id: uuid, boot: '12345678-1234-4123-8123-123456789012' }), undefined);
+    assert.equal(findSensitive({ x: `id ${uuid}` })?.kind, 'card-like-run', 'only an exact UUID is exempt');
+  });
+
   it('accepts ordinary telemetry', () => {
     assert.equal(findSensitive({ callId: 'c-1', span: 1, chan: 5, cause: 'normal', q850: 16, list: [1, 2, 3], ok: true, none: null }), undefined);
   });
