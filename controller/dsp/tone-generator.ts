@@ -7,6 +7,8 @@
  * both laws (A-law's 0 dBm0 is within 0.1 dB of it).
  */
 
+import { TonewallError } from '../../hw/base/errors';
+
 export const SAMPLE_RATE = 8000;
 
 /** Peak amplitude of a 0 dBm0 sine in 16-bit linear. */
@@ -76,4 +78,70 @@ export function dtmfTone(digit: DtmfDigit, options: DtmfToneOptions): Int16Array
     { hz: colHz * k, levelDbm0: options.colLevelDbm0 ?? -6 },
   ]);
   return out;
+}
+
+/** Rise and fall of a generated DTMF tone, ms (raised cosine: keeps the spectrum within the band). */
+export const DTMF_RAMP_MS = 2;
+
+/**
+ * A block-based DTMF source toward the PSTN, for RFC 4733 events from the agent side: `start(code)`
+ * when an event begins, `stop()` when it ends (the tone finishes its ramp), `fill(out)` per block.
+ * `code` is row × 4 + column (RFC 4733 events 0–15 map through DTMF_DIGITS). Levels default to
+ * -8 dBm0 (low group) and -6 dBm0 (high group). No allocation per block.
+ */
+export class DtmfToneSource {
+  private rowStep = 0;
+  private colStep = 0;
+  private rowPhase = 0;
+  private colPhase = 0;
+  private env = 0;
+  private on = false;
+  private readonly rowAmp: number;
+  private readonly colAmp: number;
+  private readonly envStep = 1 / ((DTMF_RAMP_MS * SAMPLE_RATE) / 1000);
+
+  constructor(rowLevelDbm0 = -8, colLevelDbm0 = -6) {
+    this.rowAmp = dbm0ToPeak(rowLevelDbm0);
+    this.colAmp = dbm0ToPeak(colLevelDbm0);
+  }
+
+  /** True while a tone (or its fall) is being generated. */
+  get active(): boolean {
+    return this.on || this.env > 0;
+  }
+
+  start(code: number): void {
+    if (!Number.isInteger(code) || code < 0 || code > 15) {
+      throw new TonewallError('EDSP_DIGIT', `DTMF code ${code} is outside 0–15`);
+    }
+    this.rowStep = (2 * Math.PI * (DTMF_ROW_HZ[code >> 2] as number)) / SAMPLE_RATE;
+    this.colStep = (2 * Math.PI * (DTMF_COL_HZ[code & 3] as number)) / SAMPLE_RATE;
+    if (this.env === 0) {
+      this.rowPhase = 0;
+      this.colPhase = 0;
+    }
+    this.on = true;
+  }
+
+  stop(): void {
+    this.on = false;
+  }
+
+  /** Overwrites `out` with the next samples (silence when idle). */
+  fill(out: Int16Array): void {
+    for (let i = 0; i < out.length; i++) {
+      if (this.on) this.env = Math.min(1, this.env + this.envStep);
+      else this.env = Math.max(0, this.env - this.envStep);
+      if (this.env === 0) {
+        out[i] = 0;
+        continue;
+      }
+      this.rowPhase += this.rowStep;
+      this.colPhase += this.colStep;
+      if (this.rowPhase > 2 * Math.PI) this.rowPhase -= 2 * Math.PI;
+      if (this.colPhase > 2 * Math.PI) this.colPhase -= 2 * Math.PI;
+      const shape = 0.5 - 0.5 * Math.cos(Math.PI * this.env);
+      out[i] = Math.round(shape * (this.rowAmp * Math.sin(this.rowPhase) + this.colAmp * Math.sin(this.colPhase)));
+    }
+  }
 }

@@ -12,6 +12,7 @@
  *   secure | draining ──fault──► faulted (comfort noise only) ──exitSecure──► transparent | stripping
  *
  * Contract:
+ * - `enterSecure()` after a fault needs `exitSecure()` first (the faulted session must end).
  * - `process` never throws. In secure mode (secure, draining) an exception, a bad block or
  *   `signalOverrun()` fails closed: the uplink carries comfort noise until `exitSecure()`.
  *   Outside secure mode a fault resets the DSP and the audio goes on (no card data is at stake).
@@ -135,7 +136,6 @@ export class UplinkDsp implements UplinkProcessor {
   enterSecure(): void {
     const from = this.modeValue;
     const to = this.transition('enterSecure');
-    if (from === 'faulted') return;
     if (from === 'transparent') this.masker.engage(this.position);
     this.masker.notch = true;
     this.modeValue = to;
