@@ -248,4 +248,38 @@ describe('sim card: link behaviour (in-memory stream, manual clock)', () => {
     await flush();
     assert.equal(s.host.of('counters').length, 2);
   });
+
+  it('port-config: caller-id mode none suppresses caller-id events; in-audio (FSK) is answered unsupported', async () => {
+    const s = setup({ keepaliveMs: 60_000 });
+    card = s.card;
+    s.host.hello();
+    s.host.send({ type: 'port-config', requestId: 5, port: 1, callerIdMode: 'none', rxGainDeciDb: 0, txGainDeciDb: 0 });
+    s.host.send({ type: 'port-config', requestId: 6, port: 2, callerIdMode: 'in-audio', rxGainDeciDb: 0, txGainDeciDb: 0 });
+    s.host.send({ type: 'port-config', requestId: 7, port: 5, callerIdMode: 'card-decoded', rxGainDeciDb: 0, txGainDeciDb: 0 });
+    await flush();
+    assert.equal((await s.host.waitFor('command-result', (m) => m.requestId === 5)).status, 'ok');
+    assert.equal((await s.host.waitFor('command-result', (m) => m.requestId === 6)).status, 'unsupported');
+    assert.equal((await s.host.waitFor('command-result', (m) => m.requestId === 7)).status, 'bad-port');
+    s.card.placeCall({ port: 1, callerNumber: '5550000001' });
+    s.card.placeCall({ port: 3, callerNumber: '5550000003' });
+    s.clock.advance(7000);
+    await flush();
+    const cids = s.host.of('line-event').flatMap((m) => (m.event.kind === 'caller-id' ? [m.event.port] : []));
+    assert.deepEqual(cids, [3]);
+  });
+
+  it('flash: refused on-hook, completes after its duration off-hook', async () => {
+    const s = setup({ keepaliveMs: 60_000 });
+    card = s.card;
+    s.host.hello();
+    const onHook = s.host.command({ kind: 'flash', port: 1, durationMs: 500 });
+    s.host.command({ kind: 'off-hook', port: 1 });
+    const offHook = s.host.command({ kind: 'flash', port: 1, durationMs: 500 });
+    await flush();
+    assert.equal((await s.host.waitFor('command-result', (m) => m.requestId === onHook)).status, 'wrong-state');
+    assert.equal(s.host.of('command-result').some((m) => m.requestId === offHook), false);
+    s.clock.advance(500);
+    await flush();
+    assert.equal((await s.host.waitFor('command-result', (m) => m.requestId === offHook)).status, 'ok');
+  });
 });
