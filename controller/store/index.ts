@@ -8,3 +8,4 @@ export { uuidv7, isUuidv7, uuidv7TimeMs } from './uuidv7';
 export { findSensitive, describeFinding, isForbiddenKey, FORBIDDEN_KEYS, type SensitiveFinding } from './sensitive-scan';
 export type { JsonValue, JsonObject, JsonPrimitive } from './json';
 export { MIGRATIONS, LATEST_SCHEMA_VERSION, migrate, schemaVersion, type Migration } from './migrations';
+export { openStoreFromConfig, storePath } from './open-from-config';
