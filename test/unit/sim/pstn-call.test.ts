@@ -22,6 +22,11 @@ describe('sim PSTN call: inbound loop-start line', () => {
         ['ring-off', 14000 * S_PER_MS],
       ],
     );
+    // The call's own timeline records the same positions.
+    assert.deepEqual(
+      call.timeline.filter((t) => t.event.kind.startsWith('ring')).map((t) => t.sample),
+      rings.map((r) => r.sample),
+    );
   });
 
   it('rings with a custom cadence (UK double ring) and gives up after answerTimeoutRings rings', () => {
