@@ -78,10 +78,11 @@ function judgeCardNumber(pan: CapturedDigits, final: boolean, ctx: FieldContext)
   const rule = match.rule;
   const brand = rule.brand;
   const accepted = ctx.acceptedBrands.includes(brand);
-  if (!accepted && !match.provisional) {
-    return final || atCapacity ? { status: 'rejected', reason: 'brand-not-accepted', brand } : { status: 'incomplete', reason: 'brand-not-accepted', brand };
-  }
   const maxLength = Math.max(...rule.panLengths);
+  if (!accepted && !match.provisional) {
+    const ended = final || atCapacity || pan.length >= maxLength;
+    return ended ? { status: 'rejected', reason: 'brand-not-accepted', brand } : { status: 'incomplete', reason: 'brand-not-accepted', brand };
+  }
   const lengthOk = rule.panLengths.includes(pan.length);
   if (final || pan.length >= maxLength) {
     if (!accepted) return { status: 'rejected', reason: 'brand-not-accepted', brand };
