@@ -45,7 +45,6 @@ export const simSchema = z
     callDurationMs: z.number().int().min(1000).default(8000),
     callerNumber: z.string().regex(/^\+?[0-9]{1,20}$/).default('5551234567'),
     callerName: z.string().max(15).default('TONEWALL DEMO'),
-    calledNumber: z.string().regex(/^[0-9*#]{1,20}$/).default('100'),
   })
   .strict();
 

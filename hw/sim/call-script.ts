@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { SeededRandom } from './seeded-random';
 import { TonewallError } from '../base/errors';
 
 /** Ring cadences as alternating on/off durations in ms; one pass of the list is one "ring". */
@@ -116,6 +117,30 @@ export interface DemoOptions {
   keys?: string;
 }
 
+/**
+ * What the demo caller keys when no keys are given: a card number made up for this call (Luhn-valid,
+ * Visa-shaped, from the call's seed, so no fixed card number lives in the code), an expiry two years
+ * ahead and a security code, each ended with `#`. These are the caller's keypresses: the simulator
+ * plays the cardholder, so it holds them as text; the appliance never does.
+ */
+export function demoCardKeys(seed: number, nowMs: number): string {
+  const rng = new SeededRandom(seed);
+  const digits = [4];
+  while (digits.length < 15) digits.push(rng.intBetween(0, 9));
+  let sum = 0;
+  for (let i = digits.length - 1, double = true; i >= 0; i--, double = !double) {
+    let d = digits[i] ?? 0;
+    if (double) d = d * 2 > 9 ? d * 2 - 9 : d * 2;
+    sum += d;
+  }
+  digits.push((10 - (sum % 10)) % 10);
+  const year = (new Date(nowMs).getUTCFullYear() + 2) % 100;
+  const month = rng.intBetween(1, 12);
+  const expiry = `${String(month).padStart(2, '0')}${String(year).padStart(2, '0')}`;
+  const code = String(rng.intBetween(0, 999)).padStart(3, '0');
+  return `${digits.join('')}#${expiry}#${code}#`;
+}
+
 /** The `demo` script: call `index` on the next port in turn, with talk, keypresses and a hang-up. */
 export function demoCall(index: number, opts: DemoOptions): CallScript {
   const port = opts.ports[index % opts.ports.length] ?? 1;
@@ -127,7 +152,7 @@ export function demoCall(index: number, opts: DemoOptions): CallScript {
       callerName: opts.callerName,
       ringCadence: 'us',
       answerTimeoutRings: 5,
-      audio: [{ speech: talkMs }, { keys: opts.keys ?? '4111111111111111#1228#123#' }, { speech: talkMs }],
+      audio: [{ speech: talkMs }, { keys: opts.keys ?? demoCardKeys(1000 + index, Date.now()) }, { speech: talkMs }],
       hangup: 'caller',
       seed: 1000 + index,
     },
