@@ -133,7 +133,8 @@ export class DelayMasker {
     if (this.notch) this.notchBank.processBlock(scratch, n);
     for (let i = 0; i < n; i++) {
       const y = scratch[i] as number;
-      output[i] = y > 32767 ? 32767 : y < -32768 ? -32768 : Math.round(y);
+      // Round half up, as Math.round, but with integer arithmetic (y + 32768.5 ≥ 0 after clamping).
+      output[i] = y >= 32767 ? 32767 : y <= -32768 ? -32768 : ((y + 32768.5) | 0) - 32768;
     }
   }
 
