@@ -62,7 +62,10 @@ export class PtyBridge {
   private spawnOnce(): Promise<void> {
     const target = this.opts.connectTo.kind === 'unix' ? `UNIX-CONNECT:${this.opts.connectTo.path}` : `TCP:${this.opts.connectTo.host}:${this.opts.connectTo.port}`;
     const args = ['-d', '-d', `pty,raw,echo=0,link=${this.opts.ptyPath}`, target];
-    const child = spawn(this.opts.socatPath ?? 'socat', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    // Its own process group: a Ctrl-C at the terminal reaches the daemon, which then stops socat in
+    // order, instead of killing the pty under a card link that is still shutting down. When this
+    // process dies, the socket side closes and socat exits by itself.
+    const child = spawn(this.opts.socatPath ?? 'socat', args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     this.child = child;
     this.starts++;
     let stderr = '';

@@ -112,8 +112,8 @@ export async function run(argv: string[]): Promise<number> {
   } else {
     await waitForSignal();
   }
-  watcher.end(true);
   await app.stop('shutdown');
+  watcher.end(true);
   return code;
 }
 

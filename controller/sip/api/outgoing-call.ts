@@ -131,6 +131,7 @@ export class OutgoingCall extends TypedEmitter<OutgoingCallEvents> {
   /** Stop the call as the user agent stops: CANCEL or BYE, then forget it. */
   async shutdown(): Promise<void> {
     if (this.sm.state === 'established') await this.hangup();
+    else if (this.sm.state === 'terminating') await this.hangupDone; // our BYE is in flight: let its final response in
     else if (this.sm.state === 'calling' || this.sm.state === 'proceeding') this.cancel();
   }
 
