@@ -4,9 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { detectDigits } from '../../../controller/dsp/dtmf-detector';
-import { espeak, hasEspeak, requirePeer } from '../../lib/dsp-peers';
+import type { DtmfDigit } from '../../../controller/dsp/tone-generator';
+import { espeak, hasEspeak, hasMultimon, hasSpanDsp, multimonDetect, requirePeer, spandspDetect } from '../../lib/dsp-peers';
 import { runUplink } from '../../lib/dsp-run';
-import { g711RoundTrip } from '../../lib/dsp-signals';
+import { dtmfSequence, g711RoundTrip } from '../../lib/dsp-signals';
 
 const TEXT =
   'Thank you for calling. Please hold while I transfer your call to the payment department. ' +
@@ -38,5 +39,20 @@ describe('talk-off on espeak-ng speech (through G.711)', function () {
     }
     assert.ok(totalSamples > 8000 * 60, `only ${totalSamples / 8000} s of speech`);
     assert.ok(masked / totalSamples < 0.01);
+  });
+
+  it('double talk: keys pressed while the caller talks are masked so that SpanDSP and multimon-ng find nothing', function () {
+    requirePeer(this, hasSpanDsp() && hasMultimon(), 'SpanDSP and multimon-ng');
+    const speech = espeak(TEXT, 'en-us');
+    const digits = '0123456789*#ABCD'.split('') as DtmfDigit[];
+    for (const gain of [0.25, 0.5, 1]) {
+      const keys = dtmfSequence(digits.map((digit) => ({ digit, durationMs: 80 })), 120).samples;
+      const mixed = Int16Array.from(keys, (v, i) => Math.max(-32768, Math.min(32767, v + gain * (speech[i % speech.length] as number))));
+      assert.ok(spandspDetect(mixed).length >= 10, `gain ${gain}: the keys are audible to SpanDSP before masking`);
+      const out = runUplink(mixed).output;
+      assert.deepEqual(spandspDetect(out), [], `gain ${gain}`);
+      assert.deepEqual(spandspDetect(out, { twistDb: 14, reverseTwistDb: 14, thresholdDbm0: -50 }), [], `gain ${gain} relaxed`);
+      assert.equal(multimonDetect(out), '', `gain ${gain}`);
+    }
   });
 });
