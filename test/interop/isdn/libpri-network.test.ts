@@ -1,0 +1,150 @@
+/**
+ * Our user side (what the appliance runs) against libpri 1.6 as the network side, Euro-ISDN E1:
+ * D channel up, calls both ways, hang-up both ways, RESTART of a channel. Every run's frames go to a
+ * LINUX_LAPD pcap that tshark must decode with no malformed packet.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { systemClock } from '../../../hw/base/clock';
+import { nullLogger } from '../../../hw/base/logger';
+import type { PstnCall, PstnRelease } from '../../../controller/pstn/types';
+import { PriSpan } from '../../../controller/pstn/isdn/pri-span';
+import { SWITCH_VARIANTS } from '../../../controller/pstn/isdn/switch-variant';
+import { requirePeer } from '../../lib/dsp-peers';
+import { hasLibpri, LibpriPeer } from '../../lib/isdn-libpri';
+import { hasTshark, tsharkFields, writeLapdPcap } from '../../lib/isdn-pcap';
+
+function once<T extends unknown[]>(emitter: { once(event: string, fn: (...args: T) => void): unknown }, event: string): Promise<T> {
+  return new Promise((resolve) => emitter.once(event, (...args: T) => resolve(args)));
+}
+
+describe('ISDN PRI interop: our user side against libpri as the network (Euro-ISDN E1)', function () {
+  this.timeout(30_000);
+  let peer: LibpriPeer;
+  let span: PriSpan;
+
+  beforeEach(function () {
+    requirePeer(this, hasLibpri(), 'libpri-dev and gcc');
+    peer = new LibpriPeer('network', 'euroisdn_e1');
+    span = new PriSpan({ span: 1, side: 'user', variant: SWITCH_VARIANTS.etsi, clock: systemClock, log: nullLogger, sendFrame: (f) => peer.send(f) });
+    peer.onFrame = (f) => span.receiveFrame(f);
+  });
+
+  afterEach(async function () {
+    span?.stop();
+    await peer?.close();
+    if (this.currentTest?.state === 'passed' && hasTshark()) checkPcap(peer, this.currentTest.title);
+  });
+
+  async function up(): Promise<void> {
+    const ours = once(span, 'dchannel');
+    span.start();
+    await peer.waitFor(/^dchan_up$/);
+    const [isUp] = await ours;
+    assert.equal(isUp, true);
+    assert.equal(span.lapd.state, 'multiple-frame-established');
+  }
+
+  async function incoming(): Promise<PstnCall> {
+    const offered = once<[PstnCall]>(span, 'incoming');
+    peer.command('call 3 5551234 5559876 Alice');
+    const [call] = await offered;
+    await peer.waitFor(/^proceeding 3$/);
+    await peer.waitFor(/^ringing 3$/);
+    return call;
+  }
+
+  it('brings the D channel up (libpri SABME, our UA; Q.921 §5.5)', async () => {
+    await up();
+    assert.equal(span.counters.badFrames, 0);
+  });
+
+  it('answers a call from libpri: SETUP → CALL PROCEEDING → ALERTING → CONNECT → CONNECT ACK, then libpri hangs up', async () => {
+    await up();
+    const call = await incoming();
+    assert.deepEqual(
+      { called: call.info.calledNumber, calling: call.info.callerNumber, name: call.info.callerName, channel: call.info.channel, trunk: call.info.trunk },
+      { called: '5551234', calling: '5559876', name: 'Alice', channel: 3, trunk: 'span/1' },
+    );
+    const at = peer.events.length;
+    await call.answer();
+    await peer.waitFor(/^answer 3$/, at);
+    assert.equal(call.state, 'active');
+    const released = once<[PstnRelease]>(call, 'released');
+    peer.command('hangup 16');
+    const [rel] = await released;
+    assert.deepEqual(rel, { by: 'pstn', q850: 16, reason: 'Q.931 cause 16' });
+    await peer.waitFor(/^hangup(_ack)? /, at);
+    assert.deepEqual(span.channelStates().find((c) => c.channel === 3), { channel: 3, state: 'idle' });
+  });
+
+  it('hangs up an answered call from our side with cause 16 (DISCONNECT → RELEASE → RELEASE COMPLETE)', async () => {
+    await up();
+    const call = await incoming();
+    await call.answer();
+    await peer.waitFor(/^answer 3$/);
+    const at = peer.events.length;
+    await call.hangup(16, 'normal clearing');
+    const [, cause] = await peer.waitFor(/^hangup(?:_req)? (\d+)$/, at);
+    assert.equal(cause, '16');
+    assert.equal(call.state, 'null');
+    assert.ok(span.channelStates().every((c) => c.state === 'idle'));
+  });
+
+  it('rejects a ringing call with cause 17 (user busy) and libpri reports it', async () => {
+    await up();
+    const call = await incoming();
+    await call.hangup(17, 'busy');
+    const [, cause] = await peer.waitFor(/^hangup(?:_req)? (\d+)$/);
+    assert.equal(cause, '17');
+  });
+
+  it('places a call to libpri: SETUP → proceeding/alerting/connect, then libpri clears it', async () => {
+    await up();
+    const call = span.placeCall({ called: '4401', calling: '2000' });
+    const [, chan, called, calling] = await peer.waitFor(/^ring (\d+) (\S+) (\S+)/);
+    assert.equal(called, '4401');
+    assert.equal(calling, '2000');
+    assert.equal(Number(chan), call.info.channel);
+    const answered = once(call, 'answered');
+    peer.command('proceed');
+    peer.command('alert');
+    peer.command('answer');
+    await answered;
+    assert.equal(call.state, 'active');
+    const released = once<[PstnRelease]>(call, 'released');
+    peer.command('hangup 16');
+    const [rel] = await released;
+    assert.equal(rel.q850, 16);
+    assert.equal(rel.by, 'pstn');
+  });
+
+  it('RESTART of one channel from libpri clears the call on it and is acknowledged (Q.931 §5.5)', async () => {
+    await up();
+    const call = await incoming();
+    const released = once<[PstnRelease]>(call, 'released');
+    const restarted = once<[number[] | 'all']>(span, 'restarted');
+    peer.command('reset 3');
+    const [channels] = await restarted;
+    assert.deepEqual(channels, [3]);
+    await released;
+    await peer.waitFor(/^restart_ack 3$/);
+    assert.deepEqual(span.channelStates().find((c) => c.channel === 3)?.state, 'idle');
+  });
+});
+
+function checkPcap(peer: LibpriPeer, title: string): void {
+  const dir = mkdtempSync(join(tmpdir(), 'tonewall-isdn-pcap-'));
+  try {
+    const file = join(dir, 'lapd.pcap');
+    writeLapdPcap(file, peer.frames.map((f) => ({ sent: f.from === 'us', frame: f.frame, atMs: f.atMs })), false);
+    const malformed = tsharkFields(file, '_ws.malformed || _ws.expert.severity >= "error"', ['frame.number']);
+    assert.deepEqual(malformed, [], `${title}: tshark found malformed frames`);
+    const all = tsharkFields(file, 'lapd', ['frame.number']);
+    assert.equal(all.length, peer.frames.length, `${title}: tshark decoded ${all.length} of ${peer.frames.length} frames as LAPD`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
