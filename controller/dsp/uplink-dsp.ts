@@ -98,7 +98,11 @@ export class UplinkDsp implements UplinkProcessor {
     const style = options.style ?? 'flat';
     if (!MASK_STYLES.includes(style)) throw new TonewallError('EDSP_STYLE', `mask style "${String(style)}" is not one of ${MASK_STYLES.join(', ')}`);
     this.style = style;
-    this.policy = options.policy ?? 'transparent';
+    const policy = options.policy ?? 'transparent';
+    if (policy !== 'transparent' && policy !== 'strip-always') {
+      throw new TonewallError('EDSP_POLICY', `uplink policy "${String(policy)}" is not one of transparent, strip-always`);
+    }
+    this.policy = policy;
     this.lookaheadSamples = Math.round((lookaheadMs * SAMPLE_RATE) / 1000);
     this.masker = new DelayMasker(style, this.lookaheadSamples);
     this.onFault = options.onFault;

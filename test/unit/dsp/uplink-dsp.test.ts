@@ -198,6 +198,7 @@ describe('UplinkDsp (DESIGN.md §5 uplink)', () => {
       assert.throws(() => new UplinkDsp({ lookaheadMs: 25 }), /lookahead 25 ms is outside 0–20 ms/);
       assert.throws(() => new UplinkDsp({ style: 'loud' as never }), /mask style "loud"/);
       assert.throws(() => new UplinkDsp({ sampleRate: 16000 }), /sample rate 16000 Hz/);
+      assert.throws(() => new UplinkDsp({ policy: 'strip' as never }), /uplink policy "strip"/);
     });
   });
 });
