@@ -16,9 +16,13 @@
  */
 import { findCardLikeRun, type CardLikeRun } from '../../hw/base/card-guard';
 
+/**
+ * Keys that name card data. `card` alone is not among them: in this product it is the telephony card
+ * (`info.hw.card`); `cardnumber`/`cardno` and the key parts below catch the payment card.
+ */
 export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set([
   'pan', 'digits', 'digit', 'dtmf', 'cvv', 'cvv2', 'cvc', 'cvc2', 'cid', 'csc', 'expiry', 'expirydate', 'expdate',
-  'expiration', 'card', 'cardnumber', 'cardno', 'track', 'track1', 'track2', 'trackdata', 'pin', 'pinblock',
+  'expiration', 'cardnumber', 'cardno', 'track', 'track1', 'track2', 'trackdata', 'pin', 'pinblock',
   'securitycode',
 ]);
 const FORBIDDEN_KEY_PARTS = ['dtmf', 'cardnumber', 'cvv', 'cvc'];

@@ -39,8 +39,16 @@ export function luhnValid(digits: ArrayLike<number>): boolean {
   return digits.length > 0 && sum % 10 === 0;
 }
 
-/** Returns the first card-like run in `text`, or undefined. Linear in the text length. */
-export function findCardLikeRun(text: string): CardLikeRun | undefined {
+/** RFC 9562 UUIDs (call ids, event ids, boot ids) are identifiers, not digit runs. */
+const UUID_RE = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
+
+/**
+ * Returns the first card-like run in `text`, or undefined. Linear in the text length.
+ * Exact UUIDs are skipped: their dash-grouped hex often has all-digit groups that would otherwise
+ * read as a grouped digit run (about 1 in 400 random UUIDs).
+ */
+export function findCardLikeRun(input: string): CardLikeRun | undefined {
+  const text = input.includes('-') ? input.replace(UUID_RE, (u) => 'u'.repeat(u.length)) : input;
   const n = text.length;
   let i = 0;
   while (i < n) {

@@ -60,3 +60,14 @@ describe('logger', () => {
     }
   });
 });
+
+describe('card-number guard and identifiers', () => {
+  it('passes UUIDs whose groups are all digits (call, event and boot ids)', () => {
+    assert.equal(findCardLikeRun('call 12345678-1234-4234-8234-123456789012 ended'), undefined);
+    assert.equal(findCardLikeRun('{"id":"01a2019f-b917-7b2a-8565-221101411741"}'), undefined);
+  });
+
+  it('still finds a card number next to a UUID', () => {
+    assert.equal(findCardLikeRun(`12345678-1234-4234-8234-123456789012 ${VISA_TEST}`)?.reason, 'luhn-valid');
+  });
+});

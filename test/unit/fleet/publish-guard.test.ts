@@ -26,7 +26,7 @@ describe('fleet/publish-guard (DESIGN.md §7: nothing reported contains card dat
 
   it('refuses forbidden keys at any depth', () => {
     const g = new PublishGuard();
-    for (const k of ['pan', 'digits', 'dtmf', 'cvv', 'cvc', 'expiry', 'card']) {
+    for (const k of ['pan', 'digits', 'dtmf', 'cvv', 'cvc', 'expiry', 'cardNumber']) {
       assert.throws(() => g.check('t', { data: { fields: [{ [k]: 'x' }] } }), /forbidden card-data key/, k);
     }
   });
