@@ -6,13 +6,13 @@
  * Contract:
  * - `writeBlock` then, for the same count, `takeBlock` (per analyser hop) and `finishBlock` (per
  *   caller block): one sample in, one out; latency `lookaheadSamples`.
- * - `maskWindow(start, end)` marks absolute samples [start - PRE_GUARD, end + POST_GUARD) for
- *   replacement, called right after the sample end - 1 was written; samples already gone are not touched (the part of the onset that left is the cost of
- *   a lookahead shorter than WINDOW_SAMPLES + PRE_GUARD ≈ 16 ms).
+ * - `maskWindow(start, end)`, called right after sample end - 1 was written, marks absolute samples
+ *   [start - PRE_GUARD, end + POST_GUARD) for replacement; samples already gone are not touched (the
+ *   part of an onset that left is the cost of a lookahead shorter than ~16 ms).
  * - `engage()` fills the line with `lookaheadSamples` of comfort noise (the delay has to come from
  *   somewhere); `release()` drops what is buffered (call it at a quiet moment).
  * - In secure mode every sample that leaves passes the notch bank after replacement.
- * - No allocation after construction.
+ * - No allocation after construction (the block buffer grows once if a caller's block exceeds 1024).
  */
 import { ReplacementSource, type MaskStyle } from './replacement';
 import { NotchBank } from './notch-bank';

@@ -157,6 +157,7 @@ export class UplinkDsp implements UplinkProcessor {
       this.masker.notch = false;
     }
     this.drainedSamples = 0;
+    if (to !== 'draining') this.verifier?.finish();
     this.modeValue = to;
   }
 
@@ -245,6 +246,7 @@ export class UplinkDsp implements UplinkProcessor {
     this.drainedSamples += len;
     if (!this.masker.isQuiet(QUIET_MEAN_SQUARE) && this.drainedSamples < DRAIN_MAX_SAMPLES) return;
     this.modeValue = this.transition('quiet');
+    this.verifier?.finish();
     this.masker.release();
     this.masker.notch = false;
   }
