@@ -177,7 +177,9 @@ function decodeChannelId(c: Buffer): ChannelIdIe {
   const channels: number[] = [];
   for (let i = 2; i < c.length; i++) {
     const b = c[i] ?? 0;
-    channels.push(b & 0x7f);
+    const n = b & 0x7f;
+    if (n < 1 || n > 31) fail(`Q.931 channel identification channel number ${n} is outside 1..31`);
+    channels.push(n);
     if ((b & 0x80) !== 0) {
       if (i !== c.length - 1) fail(`Q.931 channel identification has ${c.length - i - 1} octets after the last channel number`);
       return { ...base, channels };

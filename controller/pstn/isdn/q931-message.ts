@@ -57,13 +57,12 @@ export function encodeQ931(msg: Q931Message): Buffer {
   for (let i = length - 1; i >= 0; i--) cr.push((value >> (8 * i)) & 0xff);
   if (length > 0) cr[0] = (cr[0] ?? 0) | (flag ? 0x80 : 0);
   const parts: Buffer[] = [Buffer.from([Q931_PROTOCOL_DISCRIMINATOR, length, ...cr, MESSAGE_TYPES[msg.type]])];
-  let codeset = 0;
+  // IEs of other codesets are re-encoded each behind a non-locking shift (§4.5.3), so any order of
+  // codesets round-trips and codeset 0 is never left for good.
   for (const ie of msg.ies) {
-    const want = ie.id === 'raw' && (ie.ie & 0x80) === 0 ? ie.codeset : 0;
-    if (want !== codeset) {
-      if (want === 0) fail('Q.931 encoder cannot return to codeset 0 after a locking shift; put raw IEs of other codesets last');
-      parts.push(Buffer.from([0x90 | want]));
-      codeset = want;
+    if (ie.id === 'raw' && ie.codeset !== 0) {
+      if (!Number.isInteger(ie.codeset) || ie.codeset < 1 || ie.codeset > 7) fail(`Q.931 codeset ${ie.codeset} is outside 0..7`);
+      parts.push(Buffer.from([0x98 | ie.codeset]));
     }
     parts.push(encodeIe(ie));
   }
