@@ -132,7 +132,7 @@ export class PaymentSession extends TypedEmitter<PaymentSessionEvents> {
       return;
     }
     this.stateValue = 'collecting';
-    this.sessionTimer = this.o.clock.setTimeout(() => this.timeout('session-timeout'), this.o.request.sessionTimeoutMs ?? this.o.policy.defaultSessionTimeoutMs);
+    this.sessionTimer = this.o.clock.setTimeout(() => this.timeout('session-timeout'), this.o.request.sessionTimeoutMs ?? this.o.policy.sessionTimeoutMs);
     this.log.info('payment session collecting', { sessionId: this.sessionId, callId: this.request.callId, fields: this.request.fields.length });
     this.moveToNextField();
   }
@@ -341,7 +341,7 @@ export class PaymentSession extends TypedEmitter<PaymentSessionEvents> {
 
   private armFieldTimer(): void {
     this.fieldTimer?.cancel();
-    this.fieldTimer = this.o.clock.setTimeout(() => this.timeout('field-timeout'), this.request.fieldTimeoutMs ?? this.o.policy.defaultFieldTimeoutMs);
+    this.fieldTimer = this.o.clock.setTimeout(() => this.timeout('field-timeout'), this.request.fieldTimeoutMs ?? this.o.policy.fieldTimeoutMs);
   }
 
   private clearTimers(): void {

@@ -35,18 +35,19 @@ export interface PaymentRequest {
   sessionTimeoutMs?: number;
 }
 
-/** The policy slice the sessions need (from config). */
+/** The policy the sessions need: the proposed `payments` config slice satisfies it as is (docs/payments.md). */
 export interface PaymentPolicy {
   clearKey: FieldKey;
   endKey: FieldKey;
   /** BIN digits shown to the agent once the card number is complete: 0 never, 6 or 8. */
   binDigits: 0 | 6 | 8;
   /** Fixed postcode length (5 for US ZIP); undefined: 3–10 digits ended by the end key. */
-  postcodeLength: number | undefined;
+  postcodeLength?: number;
   /** Rejected entries allowed per field before the session ends with an error. */
   maxAttemptsPerField: number;
-  defaultFieldTimeoutMs: number;
-  defaultSessionTimeoutMs: number;
+  /** Defaults for requests that do not say (ms). */
+  fieldTimeoutMs: number;
+  sessionTimeoutMs: number;
   /** Blank the caller's whole uplink (comfort noise) while the security code is keyed. */
   blankDuringSecurityCode: boolean;
 }
@@ -55,10 +56,9 @@ export const DEFAULT_PAYMENT_POLICY: PaymentPolicy = {
   clearKey: 'star',
   endKey: 'hash',
   binDigits: 0,
-  postcodeLength: undefined,
   maxAttemptsPerField: 3,
-  defaultFieldTimeoutMs: 30_000,
-  defaultSessionTimeoutMs: 300_000,
+  fieldTimeoutMs: 30_000,
+  sessionTimeoutMs: 300_000,
   blankDuringSecurityCode: false,
 };
 
