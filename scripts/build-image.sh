@@ -5,7 +5,8 @@
 #   scripts/build-image.sh app DIR   -> DIR/app.img: the application disk (dist/, production
 #                                       node_modules with arm64 native addons, overlay/ with units,
 #                                       udev rules and the default config)
-#   scripts/build-image.sh all DIR   -> both; DIR gets rootfs.img, vmlinuz, initrd.img and app.img
+#   scripts/build-image.sh all [DIR] -> both; DIR (default $TONEWALL_IMAGE_CACHE/out) gets rootfs.img,
+#                                       vmlinuz, initrd.img and app.img (what a board is flashed with)
 #
 # Cache: $TONEWALL_IMAGE_CACHE (default /var/cache/tonewall-image), keyed by a sha256 of the inputs:
 #   base-<hash>/   firmware/image/{build-base.sh,kernel-initrd.sh,packages.txt}, suite, mirror
@@ -49,7 +50,7 @@ build_base() {
 # serialport ships an arm64 N-API prebuild and needs nothing.
 build_modules() {
   local key dir tmp t0
-  key=$(hash_of package-lock.json firmware/native/binding.gyp firmware/native/src/tonewall_native.c)
+  key=$(hash_of package-lock.json firmware/native/binding.gyp firmware/native/package.json firmware/native/build.sh firmware/native/src/tonewall_native.c)
   dir="$CACHE/modules-$key"
   if [ -d "$dir/node_modules" ]; then log "arm64 node_modules cached ($dir)"; echo "$dir"; return; fi
   mkdir -p "$CACHE"; tmp=$(mktemp -d "$CACHE/tmp-modules-XXXXXX")
@@ -66,7 +67,7 @@ build_modules() {
   )
   file "$tmp/node_modules/better-sqlite3/build/Release/better_sqlite3.node" | grep -q aarch64
   mkdir -p "$tmp/native"
-  "$REPO/scripts/build-native.sh" arm64 "$tmp/native" >&2
+  "$REPO/firmware/native/build.sh" arm64 "$tmp/native" >&2
   rm -rf "$dir"; mv "$tmp" "$dir"
   log "arm64 node_modules built in $(( $(date +%s) - t0 )) s ($dir)"
   echo "$dir"
@@ -100,8 +101,8 @@ case "${1:-}" in
   modules) build_modules ;;
   app) build_app "${2:?usage: build-image.sh app OUTDIR}" ;;
   all)
-    out=${2:?usage: build-image.sh all OUTDIR}; mkdir -p "$out"
+    out=${2:-$CACHE/out}; mkdir -p "$out"
     base=$(build_base); cp --sparse=always "$base/rootfs.img" "$base/vmlinuz" "$base/initrd.img" "$out/"
     build_app "$out" ;;
-  *) echo "usage: build-image.sh base | modules | app OUTDIR | all OUTDIR" >&2; exit 2 ;;
+  *) echo "usage: build-image.sh base | modules | app OUTDIR | all [OUTDIR]" >&2; exit 2 ;;
 esac
