@@ -12,6 +12,11 @@ export const BLOCK_SAMPLES = 160;
 
 /** Linear audio of `keys` ("0-9*#") keyed with human-like spacing, plus trailing quiet. */
 export function keyedAudio(keys: string, toneMs = 60, gapMs = 80): Int16Array {
+  return keyedAudioCodes(keyCodes(keys), toneMs, gapMs);
+}
+
+/** The same from DTMF codes (0–15), for canaries that must never exist as a string. */
+export function keyedAudioCodes(codes: readonly number[], toneMs = 60, gapMs = 80): Int16Array {
   const parts: Int16Array[] = [];
   let seed = 12345;
   const gap = (ms: number) => {
@@ -23,7 +28,7 @@ export function keyedAudio(keys: string, toneMs = 60, gapMs = 80): Int16Array {
     return g;
   };
   parts.push(gap(200));
-  for (const code of keyCodes(keys)) {
+  for (const code of codes) {
     parts.push(dtmfTone(DTMF_DIGITS[code] as DtmfDigit, { durationMs: toneMs }));
     parts.push(gap(gapMs));
   }

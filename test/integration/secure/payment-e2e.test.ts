@@ -10,7 +10,8 @@ import { JweHttpsConnector } from '../../../controller/secure/processor-connecto
 import { DEFAULT_PAYMENT_POLICY, type PaymentRequest, type PaymentSnapshot } from '../../../controller/secure/payment-types';
 import { makeTestPki, removePki, requireOpenssl, type TestPki } from '../../lib/secure-certs';
 import { assertNoCardData, futureExpiry, TEST_CARDS } from '../../lib/secure-cards';
-import { keyedAudio, pushThrough } from '../../lib/secure-caller';
+import { keyedAudio, keyedAudioCodes, pushThrough } from '../../lib/secure-caller';
+import { canaryNeedles, heapSnapshotHits, makeCanary } from '../../lib/secure-canary';
 
 const CLI_MODULE = resolve(__dirname, '../../../controller/app/commands/test-processor.js');
 
@@ -88,12 +89,13 @@ describe('secure: payments through the real masking engine and the test processo
     manager.on('progress', (s) => events.push(s));
     const ended = new Promise<PaymentSnapshot>((ok) => manager.once('ended', ok));
     const sent: Int16Array[] = [];
-    const feed = (keys: string) =>
-      pushThrough(dsp, keyedAudio(keys), (payload, linear) => {
+    const feedAudio = (audio: Int16Array) =>
+      pushThrough(dsp, audio, (payload, linear) => {
         manager.observePayload('call-1', payload, 'ulaw');
         sent.push(linear);
       });
-    return { sink, manager, dsp, events, ended, sent, feed };
+    const feed = (keys: string) => feedAudio(keyedAudio(keys));
+    return { sink, manager, dsp, events, ended, sent, feed, feedAudio };
   }
 
   const request = (requestId: string): PaymentRequest => ({ requestId, callId: 'call-1', fields: ['card-number', 'expiry', 'security-code'], amountMinor: 2500, currency: 'EUR', reference: 'inv-77' });
@@ -156,5 +158,23 @@ describe('secure: payments through the real masking engine and the test processo
     assert.equal(end.result?.reason, 'cvv-mismatch');
     assert.equal(end.result?.masking.clean, true);
     assertNoCardData(r.sink.lines, { pan: TEST_CARDS.discover });
+  });
+
+  it('heap check: after a canary payment no string of the card number is left in this process', async function () {
+    this.timeout(60_000);
+    const r = rig();
+    const canary = makeCanary();
+    const control = makeCanary();
+    // Positive control: a string made on purpose from another canary must be found.
+    const leaked = { text: String.fromCharCode(...control.digits.map((d) => 48 + d)) };
+    r.manager.start(request('req-heap'), r.dsp);
+    r.feedAudio(keyedAudioCodes(canary.codes));
+    r.feed(expiry + CVV);
+    const end = await r.ended;
+    assert.equal(end.state, 'approved');
+    assert.equal(end.result?.last4, canary.digits.slice(-4).join(''));
+    assert.equal(await heapSnapshotHits(canaryNeedles(canary)), 0, 'no string of the canary in the heap');
+    assert.ok((await heapSnapshotHits(canaryNeedles(control))) > 0, 'the scan finds a planted string');
+    assert.equal(leaked.text.length, 16);
   });
 });
