@@ -11,8 +11,9 @@
  *     frequency  each tone within ±2.5 % of nominal: Q.24 / ES 201 235-3 accept ±1.5 %, reject ±3.5 %;
  *                the decision sits midway
  *     selectivity strongest row and column ≥ 6 dB above the next in their group
- *     S/N        row + column power ≥ 75 % of the window's power (tone at least ~5 dB above noise,
- *                speech or a third tone)
+ *     S/N        row + column power (corrected for the bin's loss at the measured frequency error)
+ *                ≥ 82 % of the window's power: tone at least ~6.6 dB above noise, speech or a third
+ *                tone (voiced speech whose harmonics fall on a pair reaches ~77 %)
  *   Duration and pause rules (accept ≥ 40 ms, reject < 20 ms; pause ≥ 40 ms) are counted in windows
  *   by the detector (dtmf-detector.ts).
  * - MASK: anything DTMF-like, deliberately loose so that tones too short, too weak, too twisted or too
@@ -54,7 +55,7 @@ export const REPORT_THRESHOLDS: Readonly<ReportThresholds> = {
   maxHighMinusLowDb: 6,
   maxDeviationPct: 2.5,
   minPeakRatioDb: 6,
-  minToneFraction: 0.75,
+  minToneFraction: 0.82,
 };
 
 export const MASK_THRESHOLDS: Readonly<MaskThresholds> = {
@@ -107,12 +108,16 @@ export class WindowClassifier {
     const rowAmp = w.rowAmp;
     const colAmp = w.colAmp;
     if (rowAmp < this.reportMinAmp || colAmp < this.reportMinAmp) return -1;
-    if (w.toneFraction < this.reportMinFraction) return -1;
     const high = colAmp / rowAmp;
     if (high < this.reportMinRatioHigh || high > this.reportMaxRatioHigh) return -1;
     if (w.rowPeakRatio < this.reportPeakRatio || w.colPeakRatio < this.reportPeakRatio) return -1;
-    if (Math.abs(w.deviationPct(w.row)) > this.reportMaxDevPct) return -1;
-    if (Math.abs(w.deviationPct(4 + w.col)) > this.reportMaxDevPct) return -1;
+    const rowDev = w.deviationPct(w.row);
+    const colDev = w.deviationPct(4 + w.col);
+    if (Math.abs(rowDev) > this.reportMaxDevPct || Math.abs(colDev) > this.reportMaxDevPct) return -1;
+    // S/N on amplitudes corrected for the bin's loss at the measured (accepted) frequency error.
+    const r = rowAmp / binGain(DTMF_FREQS_HZ[w.row] as number, rowDev);
+    const c = colAmp / binGain(DTMF_FREQS_HZ[4 + w.col] as number, colDev);
+    if ((r * r + c * c) / 2 < this.reportMinFraction * w.meanSquare) return -1;
     return w.row * 4 + w.col;
   }
 
