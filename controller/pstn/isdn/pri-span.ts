@@ -63,6 +63,8 @@ export class PriSpan extends TypedEmitter<PriSpanEvents> {
   private retry: TimerHandle | undefined;
   private restartTimer: { handle: TimerHandle; tries: number; channels: number[] | 'all' } | undefined;
   private running = false;
+  /** What the last `dchannel` event said, so that failed retries do not repeat it. */
+  private reportedUp = false;
   private readonly q931Counters = { badMessages: 0, unknownCallRef: 0, rejectedSetups: 0 };
 
   constructor(private readonly opts: PriSpanOptions) {
@@ -148,6 +150,7 @@ export class PriSpan extends TypedEmitter<PriSpanEvents> {
     this.retry?.cancel();
     this.retry = undefined;
     this.log.info('D channel up', { span: this.opts.span });
+    this.reportedUp = true;
     this.emit('dchannel', true);
     for (const { q931 } of this.calls.values()) q931.linkUp();
     const suspect = this.channels.inMaintenance();
@@ -156,9 +159,12 @@ export class PriSpan extends TypedEmitter<PriSpanEvents> {
   }
 
   private onLinkDown(reason: string): void {
-    this.log.warn('D channel down', { span: this.opts.span, reason });
-    this.emit('dchannel', false);
-    for (const { q931 } of [...this.calls.values()]) q931.linkDown();
+    if (this.reportedUp) {
+      this.log.warn('D channel down', { span: this.opts.span, reason });
+      this.reportedUp = false;
+      this.emit('dchannel', false);
+      for (const { q931 } of [...this.calls.values()]) q931.linkDown();
+    }
     if (!this.running || this.retry) return;
     const ms = this.opts.establishRetryMs ?? 1000;
     this.retry = this.opts.clock.setTimeout(() => {

@@ -236,7 +236,8 @@ export class Q931Call extends TypedEmitter<Q931CallEvents> {
       this.clearInternally(CAUSE.tempFailure, 'local', false);
       return;
     }
-    this.start('T309', this.opts.variant.timers.t309Ms);
+    // Repeated failures while re-establishing must not push the deadline back.
+    if (!this.timers.has('T309')) this.start('T309', this.opts.variant.timers.t309Ms);
   }
 
   /** Data link back (Q.931 §5.8.8): stop T309 and check the peer's view of the call with STATUS ENQUIRY. */
