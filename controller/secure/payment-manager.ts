@@ -28,7 +28,21 @@ export interface PaymentManagerOptions {
   rememberRequests?: number;
 }
 
+/** Counters for the metrics topic (nothing dropped silently). */
+export interface PaymentCounters {
+  started: number;
+  approved: number;
+  declined: number;
+  error: number;
+  cancelled: number;
+  timedOut: number;
+  maskingAlarms: number;
+  /** Keys that reached no field (letters, non-secure, between fields), summed over ended sessions. */
+  discardedKeys: number;
+}
+
 export class PaymentManager extends TypedEmitter<PaymentSessionEvents> {
+  readonly counters: PaymentCounters = { started: 0, approved: 0, declined: 0, error: 0, cancelled: 0, timedOut: 0, maskingAlarms: 0, discardedKeys: 0 };
   private readonly byCall = new Map<string, PaymentSession>();
   private readonly bySession = new Map<string, PaymentSession>();
   /** requestId → session, oldest first (bounded). */
@@ -67,8 +81,12 @@ export class PaymentManager extends TypedEmitter<PaymentSessionEvents> {
       logger: this.log,
     });
     session.on('progress', (s) => this.emit('progress', s));
-    session.on('masking-alarm', (a) => this.emit('masking-alarm', a));
+    session.on('masking-alarm', (a) => {
+      this.counters.maskingAlarms++;
+      this.emit('masking-alarm', a);
+    });
     session.on('ended', (s) => {
+      this.count(s);
       this.byCall.delete(s.callId);
       this.bySession.delete(s.sessionId);
       this.emit('ended', s);
@@ -81,6 +99,7 @@ export class PaymentManager extends TypedEmitter<PaymentSessionEvents> {
       if (oldest.done) break;
       this.byRequest.delete(oldest.value);
     }
+    this.counters.started++;
     session.begin();
     return session.snapshot();
   }
@@ -128,6 +147,16 @@ export class PaymentManager extends TypedEmitter<PaymentSessionEvents> {
 
   activeSessionOf(callId: string): string | undefined {
     return this.byCall.get(callId)?.sessionId;
+  }
+
+  private count(s: PaymentSnapshot): void {
+    const c = this.counters;
+    c.discardedKeys += s.discardedKeys;
+    if (s.state === 'approved') c.approved++;
+    else if (s.state === 'declined') c.declined++;
+    else if (s.state === 'error') c.error++;
+    else if (s.state === 'cancelled') c.cancelled++;
+    else if (s.state === 'timed-out') c.timedOut++;
   }
 
   private session(sessionId: string): PaymentSession {
