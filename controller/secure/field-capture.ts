@@ -50,8 +50,10 @@ export interface FieldCaptureOptions {
 export class FieldCapture {
   readonly field: PaymentField;
   readonly digits: CapturedDigits;
-  /** Entries begun (the first one and each restart after a rejection). */
+  /** Entries begun (the first one and each restart after a clear or a rejection). */
   attempts = 0;
+  /** Entries rejected (the session's `maxAttemptsPerField` limit counts these). */
+  rejections = 0;
   private stateValue: FieldState = 'empty';
   private verdict: Verdict = { status: 'incomplete' };
   private last4: string | undefined;
@@ -131,6 +133,7 @@ export class FieldCapture {
   private apply(verdict: Verdict): FieldState {
     this.verdict = verdict;
     const next: FieldState = verdict.status === 'complete' ? 'complete' : verdict.status === 'rejected' ? 'rejected' : 'entering';
+    if (next === 'rejected' && this.stateValue !== 'rejected') this.rejections++;
     if (next === 'complete' && this.field === 'card-number') {
       this.last4 = this.digits.lastDigitsText(4);
       if (this.options.binDigits > 0 && this.digits.length >= this.options.binDigits + 4) this.bin = this.digits.prefixText(this.options.binDigits);

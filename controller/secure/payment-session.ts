@@ -213,7 +213,7 @@ export class PaymentSession extends TypedEmitter<PaymentSessionEvents> {
   }
 
   private afterFieldInput(field: FieldCapture): void {
-    if (field.state === 'rejected' && field.attempts >= this.o.policy.maxAttemptsPerField) {
+    if (field.state === 'rejected' && field.rejections >= this.o.policy.maxAttemptsPerField) {
       this.end('error', 'attempts-exhausted');
       return;
     }

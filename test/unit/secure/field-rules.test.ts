@@ -167,6 +167,7 @@ describe('secure: card-number field', () => {
     key(f, TEST_CARDS.mastercard);
     assert.equal(f.state, 'complete');
     assert.equal(f.attempts, 3);
+    assert.equal(f.rejections, 1);
   });
 
   it('an empty field ended by the end key is rejected as empty; a complete field takes no digit', () => {

@@ -244,6 +244,7 @@ describe('secure: payment session state machine', () => {
   it('too many rejected entries of a field end the session with an error', () => {
     const t = setup({ maxAttemptsPerField: 2 });
     t.manager.start(request(), t.uplink);
+    t.press('c1', '4111*4111*', true);
     t.press('c1', '5555555555554445');
     assert.equal(t.ended.length, 0);
     t.press('c1', '5555555555554445');
