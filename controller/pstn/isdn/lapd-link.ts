@@ -19,42 +19,11 @@ import type { Clock, TimerHandle } from '../../../hw/base/clock';
 import { TonewallError } from '../../../hw/base/errors';
 import type { Logger } from '../../../hw/base/logger';
 import { TypedEmitter } from '../../../hw/base/typed-emitter';
-import { LAPD_MODULUS, decodeLapdFrame, describeLapdFrame, encodeLapdFrame, type LapdControl, type LapdFrame, type SFrameKind } from './lapd-frame';
+import { LapdWindow } from './lapd-window';
 
-export type LapdRole = 'user' | 'network';
-export type LapdState = 'tei-assigned' | 'awaiting-establishment' | 'awaiting-release' | 'multiple-frame-established' | 'timer-recovery';
-
-export interface LapdTimers {
-  t200Ms: number;
-  n200: number;
-  t203Ms: number;
-  /** Maximum number of outstanding I frames (Q.921 §5.9.5). */
-  k: number;
-}
-export const DEFAULT_LAPD_TIMERS: Readonly<LapdTimers> = { t200Ms: 1000, n200: 3, t203Ms: 10_000, k: 7 };
-
-export interface LapdLinkEvents {
-  /** DL-ESTABLISH indication/confirm: multiple-frame operation (re)started, all variables zero. */
-  established: [];
-  /** DL-RELEASE indication/confirm: the link left multiple-frame operation (or never reached it). */
-  released: [reason: string];
-  /** DL-DATA indication: one in-sequence I frame's information field. */
-  data: [info: Buffer];
-  /** DL-UNIT DATA indication (UI frame). */
-  unitdata: [info: Buffer];
-  /** MDL-ERROR indication: the Q.921 Table II-1 error code and what happened. */
-  'mdl-error': [code: string, message: string];
-}
-
-export interface LapdCounters {
-  framesIn: number;
-  framesOut: number;
-  badFrames: number;
-  otherAddress: number;
-  unexpected: number;
-  retransmissions: number;
-  rejectsSent: number;
-}
+export { DEFAULT_LAPD_TIMERS, type LapdCounters, type LapdLinkEvents, type LapdRole, type LapdState, type LapdTimers } from './lapd-table';
+import { LAPD_TABLE, DEFAULT_LAPD_TIMERS, type LapdCounters, type LapdHandler, type LapdInput, type LapdLinkEvents, type LapdRole, type LapdState, type LapdTimers } from './lapd-table';
+import { decodeLapdFrame, describeLapdFrame, encodeLapdFrame, type LapdControl, type LapdFrame, type SFrameKind } from './lapd-frame';
 
 export interface LapdLinkOptions {
   role: LapdRole;
@@ -66,38 +35,20 @@ export interface LapdLinkOptions {
   tei?: number;
 }
 
-type Input = 'SABME' | 'UA' | 'DM' | 'DISC' | 'FRMR' | 'I' | 'S' | 'UI' | 'T200' | 'T203';
-type Handler = 'onSabme' | 'onUa' | 'onDm' | 'onDisc' | 'onFrmr' | 'onI' | 'onS' | 'onUi' | 'onT200' | 'onT203' | 'replyDm' | 'replyUa' | 'reestablish';
-
-/** The transition table: state × input → handler. A missing entry is counted as `unexpected` and ignored (Q.921 §5.8.5). */
-const TABLE: Record<LapdState, Partial<Record<Input, Handler>>> = {
-  'tei-assigned': { SABME: 'onSabme', DISC: 'replyDm', UI: 'onUi' },
-  'awaiting-establishment': { SABME: 'replyUa', UA: 'onUa', DM: 'onDm', DISC: 'replyDm', UI: 'onUi', T200: 'onT200' },
-  'awaiting-release': { SABME: 'replyDm', UA: 'onUa', DM: 'onDm', DISC: 'replyUa', UI: 'onUi', T200: 'onT200' },
-  'multiple-frame-established': { SABME: 'onSabme', DISC: 'onDisc', DM: 'onDm', FRMR: 'onFrmr', I: 'onI', S: 'onS', UI: 'onUi', T200: 'onT200', T203: 'onT203' },
-  'timer-recovery': { SABME: 'onSabme', DISC: 'onDisc', DM: 'onDm', FRMR: 'onFrmr', I: 'onI', S: 'onS', UI: 'onUi', T200: 'onT200' },
-};
-
-const mod = (n: number): number => ((n % LAPD_MODULUS) + LAPD_MODULUS) % LAPD_MODULUS;
 
 export class LapdLink extends TypedEmitter<LapdLinkEvents> {
   private st: LapdState = 'tei-assigned';
   private readonly timers: LapdTimers;
   private readonly tei: number;
   private readonly log: Logger;
-  private vs = 0;
-  private va = 0;
-  private vr = 0;
   private rc = 0;
   private peerBusy = false;
   private rejectException = false;
   private ackPending = false;
-  /** I frames sent and not yet acknowledged, in order from V(A). */
-  private unacked: Buffer[] = [];
-  private queue: Buffer[] = [];
+  private readonly w: LapdWindow;
   private t200: TimerHandle | undefined;
   private t203: TimerHandle | undefined;
-  private readonly handlers: Record<Handler, (frame: LapdFrame | undefined) => void> = {
+  private readonly handlers: Record<LapdHandler, (frame: LapdFrame | undefined) => void> = {
     onSabme: (f) => this.onSabme(f),
     onUa: (f) => this.onUa(f),
     onDm: (f) => this.onDm(f),
@@ -110,7 +61,6 @@ export class LapdLink extends TypedEmitter<LapdLinkEvents> {
     onT203: () => this.onT203(),
     replyDm: (f) => this.replyDm(f),
     replyUa: (f) => this.replyUa(f),
-    reestablish: () => this.reestablish(),
   };
   readonly counters: LapdCounters = { framesIn: 0, framesOut: 0, badFrames: 0, otherAddress: 0, unexpected: 0, retransmissions: 0, rejectsSent: 0 };
 
@@ -118,6 +68,7 @@ export class LapdLink extends TypedEmitter<LapdLinkEvents> {
     super();
     this.timers = { ...DEFAULT_LAPD_TIMERS, ...opts.timers };
     this.tei = opts.tei ?? 0;
+    this.w = new LapdWindow(this.timers.k);
     this.log = opts.log.child('lapd');
   }
 
@@ -153,7 +104,7 @@ export class LapdLink extends TypedEmitter<LapdLinkEvents> {
 
   /** DL-DATA request: queued, sent in sequence when multiple-frame operation allows (window k). */
   send(info: Buffer): void {
-    this.queue.push(Buffer.from(info));
+    this.w.enqueue(info);
     this.pump();
   }
 
@@ -186,13 +137,13 @@ export class LapdLink extends TypedEmitter<LapdLinkEvents> {
       return;
     }
     this.log.trace('rx', { frame: () => describeLapdFrame(frame) });
-    const input: Input = frame.control.format === 'I' ? 'I' : frame.control.format === 'S' ? 'S' : frame.control.kind === 'XID' ? 'UI' : frame.control.kind;
+    const input: LapdInput = frame.control.format === 'I' ? 'I' : frame.control.format === 'S' ? 'S' : frame.control.kind === 'XID' ? 'UI' : frame.control.kind;
     if (frame.control.format === 'U' && frame.control.kind === 'XID') return;
     this.dispatch(input, frame);
   }
 
-  private dispatch(input: Input, frame: LapdFrame | undefined): void {
-    const handler = TABLE[this.st][input];
+  private dispatch(input: LapdInput, frame: LapdFrame | undefined): void {
+    const handler = LAPD_TABLE[this.st][input];
     if (!handler) {
       this.counters.unexpected++;
       this.log.debug('LAPD input ignored in this state', { state: this.st, input });
@@ -290,8 +241,7 @@ export class LapdLink extends TypedEmitter<LapdLinkEvents> {
     }
     const { ns, nr, p } = frame.control;
     if (!this.nrValid(nr)) return this.nrError(nr);
-    if (ns === this.vr) {
-      this.vr = mod(this.vr + 1);
+    if (this.w.receivedInSequence(ns)) {
       this.rejectException = false;
       this.ackPending = true;
       if (p) this.sendS('RR', false, true);
@@ -384,10 +334,10 @@ export class LapdLink extends TypedEmitter<LapdLinkEvents> {
 
   /** Q.921 §5.6.1 on T200 expiry: retransmit the last I frame with P=1, else send an RR enquiry. */
   private enquireOrRetransmit(): void {
-    const last = this.unacked[this.unacked.length - 1];
+    const last = this.w.lastUnacked();
     if (last && !this.peerBusy) {
       this.counters.retransmissions++;
-      this.transmit({ format: 'I', ns: mod(this.vs - 1), nr: this.vr, p: true }, true, last);
+      this.transmit({ format: 'I', ns: last.ns, nr: this.w.vr, p: true }, true, last.info);
       this.ackPending = false;
     } else {
       this.sendS('RR', true, true);
@@ -402,13 +352,12 @@ export class LapdLink extends TypedEmitter<LapdLinkEvents> {
     this.startT200();
   }
 
-  /** Q.921 §5.8.2: V(A) ≤ N(R) ≤ V(S), modulo 128. */
   private nrValid(nr: number): boolean {
-    return mod(nr - this.va) <= mod(this.vs - this.va);
+    return this.w.nrValid(nr);
   }
 
   private nrError(nr: number): void {
-    this.emit('mdl-error', 'J', `N(R) ${nr} outside V(A) ${this.va} .. V(S) ${this.vs}`);
+    this.emit('mdl-error', 'J', `N(R) ${nr} outside V(A) ${this.w.va} .. V(S) ${this.w.vs}`);
     this.startEstablishment();
   }
 
@@ -420,38 +369,32 @@ export class LapdLink extends TypedEmitter<LapdLinkEvents> {
     }
     if (this.peerBusy) {
       this.advanceVa(nr);
-    } else if (nr === this.vs) {
+    } else if (nr === this.w.vs) {
       this.advanceVa(nr);
       this.stopT200();
       this.startT203();
-    } else if (nr !== this.va) {
+    } else if (nr !== this.w.va) {
       this.advanceVa(nr);
       this.startT200();
     }
   }
 
   private advanceVa(nr: number): void {
-    this.unacked.splice(0, mod(nr - this.va));
-    this.va = nr;
+    this.w.acknowledge(nr);
   }
 
   /** Q.921 §5.6.4: after REJ or a recovery, resend every unacknowledged frame from V(A). */
   private retransmitFrom(): void {
-    this.counters.retransmissions += this.unacked.length;
-    this.queue = [...this.unacked, ...this.queue];
-    this.unacked = [];
-    this.vs = this.va;
+    this.counters.retransmissions += this.w.rewind();
     this.pump();
   }
 
   private pump(): void {
-    while (this.st === 'multiple-frame-established' && !this.peerBusy && mod(this.vs - this.va) < this.timers.k) {
-      const info = this.queue.shift();
-      if (!info) break;
-      this.transmit({ format: 'I', ns: this.vs, nr: this.vr, p: false }, true, info);
+    while (this.st === 'multiple-frame-established' && !this.peerBusy) {
+      const next = this.w.next();
+      if (!next) break;
+      this.transmit({ format: 'I', ns: next.ns, nr: this.w.vr, p: false }, true, next.info);
       this.ackPending = false;
-      this.unacked.push(info);
-      this.vs = mod(this.vs + 1);
       if (!this.t200) {
         this.stopT203();
         this.startT200();
@@ -460,9 +403,7 @@ export class LapdLink extends TypedEmitter<LapdLinkEvents> {
   }
 
   private resetVariables(): void {
-    this.vs = 0;
-    this.va = 0;
-    this.vr = 0;
+    this.w.reset();
     this.rc = 0;
     this.peerBusy = false;
     this.rejectException = false;
@@ -470,8 +411,7 @@ export class LapdLink extends TypedEmitter<LapdLinkEvents> {
   }
 
   private discardQueues(): void {
-    this.queue = [];
-    this.unacked = [];
+    this.w.discard();
   }
 
   private enter(state: LapdState): void {
@@ -505,7 +445,7 @@ export class LapdLink extends TypedEmitter<LapdLinkEvents> {
 
   private sendS(kind: SFrameKind, command: boolean, pf: boolean): void {
     if (!command) this.ackPending = false;
-    this.transmit({ format: 'S', kind, nr: this.vr, pf }, command, Buffer.alloc(0));
+    this.transmit({ format: 'S', kind, nr: this.w.vr, pf }, command, Buffer.alloc(0));
   }
 
   /** Q.921 Table 1: C/R = 1 for network commands and user responses. */
