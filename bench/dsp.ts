@@ -5,6 +5,7 @@
  * same audio. Prints samples per second, the real-time factor, channels per core and the measured
  * masking lookahead latency.
  */
+import { spawnSync } from 'node:child_process';
 import { DtmfDetector } from '../controller/dsp/dtmf-detector';
 import { UplinkDsp } from '../controller/dsp/uplink-dsp';
 import { decode, encode } from '../controller/media/g711';
@@ -69,31 +70,70 @@ function measuredLookaheadMs(lookaheadMs: number): number {
   return ((peak - 4000) * 1000) / RATE;
 }
 
-function main(): void {
+type CaseName = 'g711' | 'detector' | 'normal' | 'strip' | 'secure' | 'secure-verified' | 'detector-alone';
+
+const CASES: Record<CaseName, string> = {
+  g711: 'G.711 decode + encode only',
+  detector: 'detector + G.711 (normal mode: transparent, no delay)',
+  normal: 'UplinkDsp normal mode + G.711',
+  strip: 'detector + masker (strip-always, no notch) + G.711',
+  secure: 'detector + masker + notch bank (secure) + G.711',
+  'secure-verified': '  same + independent output check (secure default)',
+  'detector-alone': 'our detector alone (no G.711)',
+};
+
+/** One case in this process (a fresh one per case, so no case's JIT state disturbs another's). */
+function runCase(name: CaseName): number {
   const ulaw = corpus();
   const linear = decode('ulaw', ulaw);
-  console.log(`tonewall DSP benchmark: one core, best of 3 trials in ${seconds} s per case, 20 ms blocks, µ-law in and out, Node ${process.version}`);
-  measure('G.711 decode + encode only', chain(ulaw, undefined, undefined));
-  measure('detector + G.711 (normal mode: transparent, no delay)', chain(ulaw, undefined, new DtmfDetector({ onDigit: () => undefined })));
-  const normal = new UplinkDsp({ onDigit: () => undefined });
-  measure('UplinkDsp normal mode + G.711', chain(ulaw, normal, undefined));
-  const strip = new UplinkDsp({ policy: 'strip-always', verifyOutput: false });
-  measure('detector + masker (strip-always, no notch) + G.711', chain(ulaw, strip, undefined));
-  const secureNoVerify = new UplinkDsp({ verifyOutput: false });
-  secureNoVerify.enterSecure();
-  const core = measure('detector + masker + notch bank (secure) + G.711', chain(ulaw, secureNoVerify, undefined));
-  const secure = new UplinkDsp();
-  secure.enterSecure();
-  measure('  same + independent output check (secure default)', chain(ulaw, secure, undefined));
+  switch (name) {
+    case 'g711':
+      return measure(CASES[name], chain(ulaw, undefined, undefined));
+    case 'detector':
+      return measure(CASES[name], chain(ulaw, undefined, new DtmfDetector({ onDigit: () => undefined })));
+    case 'normal':
+      return measure(CASES[name], chain(ulaw, new UplinkDsp({ onDigit: () => undefined }), undefined));
+    case 'strip':
+      return measure(CASES[name], chain(ulaw, new UplinkDsp({ policy: 'strip-always', verifyOutput: false }), undefined));
+    case 'secure':
+    case 'secure-verified': {
+      const dsp = new UplinkDsp({ verifyOutput: name === 'secure-verified' });
+      dsp.enterSecure();
+      return measure(CASES[name], chain(ulaw, dsp, undefined));
+    }
+    case 'detector-alone':
+      return measure(CASES[name], () => {
+        const d = new DtmfDetector({ onDigit: () => undefined });
+        for (let i = 0; i + BLOCK <= linear.length; i += BLOCK) d.process(linear.subarray(i, i + BLOCK));
+        return linear.length - (linear.length % BLOCK);
+      });
+  }
+}
+
+function inChild(name: CaseName): number {
+  const r = spawnSync(process.execPath, [__filename, String(seconds), '--case', name], { encoding: 'utf8' });
+  process.stdout.write(r.stdout.split('\n').filter((l) => !l.startsWith('{')).join('\n'));
+  const m = /\{"perSecond":([0-9.]+)\}/.exec(r.stdout);
+  if (r.status !== 0 || !m) throw new Error(`bench case ${name} failed: ${r.stderr}`);
+  return Number(m[1]);
+}
+
+function main(): void {
+  const caseIndex = process.argv.indexOf('--case');
+  if (caseIndex > 0) {
+    const perSecond = runCase(process.argv[caseIndex + 1] as CaseName);
+    console.log(JSON.stringify({ perSecond }));
+    return;
+  }
+  console.log(`tonewall DSP benchmark: one core, each case in a fresh process, best of 3 trials in ${seconds} s, 20 ms blocks, µ-law in and out, Node ${process.version}`);
+  for (const name of ['g711', 'detector', 'normal', 'strip'] as CaseName[]) inChild(name);
+  const core = inChild('secure');
+  inChild('secure-verified');
   console.log(`goal (DESIGN.md §9): 5000 channels/core for detector + masker + G.711; secure chain reaches ${Math.floor(core / RATE)} (${((100 * core) / RATE / 5000).toFixed(0)} % of goal)`);
   for (const la of [20, 10]) console.log(`measured masking lookahead (lookahead ${la} ms): ${measuredLookaheadMs(la).toFixed(2)} ms added latency`);
   if (hasSpanDsp()) {
-    const ours = measure('our detector alone (no G.711)', () => {
-      const d = new DtmfDetector({ onDigit: () => undefined });
-      for (let i = 0; i + BLOCK <= linear.length; i += BLOCK) d.process(linear.subarray(i, i + BLOCK));
-      return linear.length - (linear.length % BLOCK);
-    });
-    const theirs = spandspBench(linear, seconds);
+    const ours = inChild('detector-alone');
+    const theirs = spandspBench(decode('ulaw', corpus()), seconds);
     console.log(`${'SpanDSP dtmf_rx (C, -O2) on the same audio'.padEnd(58)} ${(theirs / 1e6).toFixed(2).padStart(7)} M samples/s   ${(theirs / RATE).toFixed(0).padStart(6)} × real time   ${Math.floor(theirs / RATE).toString().padStart(6)} channels/core`);
     console.log(`our detector / SpanDSP detector: ${(ours / theirs).toFixed(2)}; our secure chain / SpanDSP detector alone: ${(core / theirs).toFixed(2)}`);
   } else {
