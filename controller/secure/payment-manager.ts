@@ -5,7 +5,8 @@
  * masking faults and encoded uplink payloads in by call id; the agent's commands come in by session id.
  *
  * Events out (for fleet `pay/{sessionId}` + `events/pay`, and SIP INFO toward the agent):
- *   progress(snapshot) · ended(snapshot with result and masking record) · masking-alarm(...)
+ *   progress(snapshot) · ended(snapshot with result and masking record) · masking-alarm(...) ·
+ *   uplink-released({sessionId, callId}) when the call's uplink is back to normal
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../hw/base/clock';
@@ -45,6 +46,8 @@ export class PaymentManager extends TypedEmitter<PaymentSessionEvents> {
   readonly counters: PaymentCounters = { started: 0, approved: 0, declined: 0, error: 0, cancelled: 0, timedOut: 0, maskingAlarms: 0, discardedKeys: 0 };
   private readonly byCall = new Map<string, PaymentSession>();
   private readonly bySession = new Map<string, PaymentSession>();
+  /** Ended sessions still holding their call's uplink muted (fault hold), by call. */
+  private readonly held = new Map<string, PaymentSession>();
   /** requestId → session, oldest first (bounded). */
   private readonly byRequest = new Map<string, PaymentSession>();
   private readonly log: Logger;
@@ -71,6 +74,8 @@ export class PaymentManager extends TypedEmitter<PaymentSessionEvents> {
     }
     const active = this.byCall.get(request.callId);
     if (active) throw new TonewallError('ESECURE_BUSY', `call ${request.callId} already has payment session ${active.sessionId} (${active.state})`);
+    // A new session takes over a muted uplink from a faulted one: release, then enter afresh.
+    this.held.get(request.callId)?.releaseUplink();
     const session = new PaymentSession({
       sessionId: this.o.newSessionId?.() ?? randomUUID(),
       request,
@@ -85,10 +90,15 @@ export class PaymentManager extends TypedEmitter<PaymentSessionEvents> {
       this.counters.maskingAlarms++;
       this.emit('masking-alarm', a);
     });
+    session.on('uplink-released', (r) => {
+      if (this.held.get(r.callId) === session) this.held.delete(r.callId);
+      this.emit('uplink-released', r);
+    });
     session.on('ended', (s) => {
       this.count(s);
       this.byCall.delete(s.callId);
       this.bySession.delete(s.sessionId);
+      if (session.holdingUplink) this.held.set(s.callId, session);
       this.emit('ended', s);
     });
     this.byCall.set(request.callId, session);
@@ -113,6 +123,7 @@ export class PaymentManager extends TypedEmitter<PaymentSessionEvents> {
   hangup(callId: string): void {
     const s = this.byCall.get(callId);
     if (s && s.state !== 'submitting') s.cancel('hangup');
+    this.held.get(callId)?.releaseUplink();
   }
 
   /** The call's masking engine faulted (UplinkDsp `onFault` while secure). */

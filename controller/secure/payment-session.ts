@@ -11,6 +11,8 @@
  *   secure mode (`secure: true`) reach a field; anything else is counted, never stored.
  * - On entry the call's uplink goes secure (`uplink.enterSecure()`); on any end it leaves
  *   (`exitSecure()`), every `CapturedDigits` is destroyed, and the masking record is computed.
+ *   After a masking fault the uplink stays muted for `policy.faultHoldMs` after the result (the caller
+ *   may still be keying), unless the manager releases it earlier (new session, hang-up).
  * - Captured digits are destroyed the moment the connector has sealed them, before the network.
  * - Timers are armed on entry to a state and cleared on exit; time comes from the injected clock.
  * - No digit reaches a log, an event, an error message: events carry `PaymentSnapshot` only.
@@ -73,6 +75,8 @@ export interface PaymentSessionOptions {
 export interface PaymentSessionEvents {
   progress: [PaymentSnapshot];
   ended: [PaymentSnapshot];
+  /** The session has given the uplink back (at its end, or after the fault hold). */
+  'uplink-released': [{ sessionId: string; callId: string }];
   /** The second check found a digit in what left: raise a critical alarm. */
   'masking-alarm': [{ sessionId: string; callId: string; digitsFound: number }];
 }
@@ -90,6 +94,9 @@ export class PaymentSession extends TypedEmitter<PaymentSessionEvents> {
   private maskedAtStart = 0;
   private faultSeen = false;
   private blanking = false;
+  private entered = false;
+  private uplinkReleased = false;
+  private holdTimer: TimerHandle | undefined;
   private readonly startedAt: number;
   private endedAt: number | undefined;
   private finalFeedback: FieldFeedback[] | undefined;
@@ -127,6 +134,7 @@ export class PaymentSession extends TypedEmitter<PaymentSessionEvents> {
     try {
       this.maskedAtStart = this.o.uplink.maskedTones;
       this.o.uplink.enterSecure();
+      this.entered = true;
     } catch (err) {
       this.end('error', 'secure-mode-failed', undefined, err);
       return;
@@ -298,10 +306,12 @@ export class PaymentSession extends TypedEmitter<PaymentSessionEvents> {
     for (const f of this.fields) f.destroy();
     this.setBlanking(false);
     const masking = this.maskingRecord();
-    try {
-      this.o.uplink.exitSecure();
-    } catch (err) {
-      this.log.warn('uplink did not leave secure mode', { sessionId: this.sessionId, code: errorCode(err) });
+    // Fail closed (DESIGN.md §2 step 7): after a masking fault the caller may still be keying, so the
+    // uplink stays muted for `faultHoldMs` after the result before it goes back to normal.
+    if (reason === 'masking-fault' && this.o.policy.faultHoldMs > 0) {
+      this.holdTimer = this.o.clock.setTimeout(() => this.releaseUplink(), this.o.policy.faultHoldMs);
+    } else {
+      this.releaseUplink();
     }
     this.stateValue = outcome;
     this.endedAt = this.o.clock.now();
@@ -319,6 +329,25 @@ export class PaymentSession extends TypedEmitter<PaymentSessionEvents> {
       this.emit('masking-alarm', { sessionId: this.sessionId, callId: this.request.callId, digitsFound: masking.secondCheck.digitsFound });
     }
     this.emit('ended', this.snapshot());
+  }
+
+  /** Whether the session still holds the uplink in secure (or muted) mode after it ended. */
+  get holdingUplink(): boolean {
+    return this.entered && !this.uplinkReleased;
+  }
+
+  /** Leaves secure mode (once). Called at the end, after a fault hold, or early by the manager. */
+  releaseUplink(): void {
+    if (!this.entered || this.uplinkReleased) return;
+    this.uplinkReleased = true;
+    this.holdTimer?.cancel();
+    this.holdTimer = undefined;
+    try {
+      this.o.uplink.exitSecure();
+    } catch (err) {
+      this.log.warn('uplink did not leave secure mode', { sessionId: this.sessionId, code: errorCode(err) });
+    }
+    this.emit('uplink-released', { sessionId: this.sessionId, callId: this.request.callId });
   }
 
   private maskingRecord(): MaskingRecord {

@@ -50,6 +50,8 @@ export interface PaymentPolicy {
   sessionTimeoutMs: number;
   /** Blank the caller's whole uplink (comfort noise) while the security code is keyed. */
   blankDuringSecurityCode: boolean;
+  /** After a masking fault, keep the uplink muted this long after the error result (ms; 0: none). */
+  faultHoldMs: number;
 }
 
 export const DEFAULT_PAYMENT_POLICY: PaymentPolicy = {
@@ -60,6 +62,7 @@ export const DEFAULT_PAYMENT_POLICY: PaymentPolicy = {
   fieldTimeoutMs: 30_000,
   sessionTimeoutMs: 300_000,
   blankDuringSecurityCode: false,
+  faultHoldMs: 5_000,
 };
 
 /** How a session ended. `reason` is a short code, never free text from outside. */

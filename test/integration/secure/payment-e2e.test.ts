@@ -83,7 +83,7 @@ describe('secure: payments through the real masking engine and the test processo
       clock: systemClock,
       logger,
     });
-    const manager = new PaymentManager({ policy: DEFAULT_PAYMENT_POLICY, connector, clock: systemClock, logger });
+    const manager = new PaymentManager({ policy: { ...DEFAULT_PAYMENT_POLICY, faultHoldMs: 300 }, connector, clock: systemClock, logger });
     const dsp = new UplinkDsp({ onDigit: (e) => manager.key('call-1', e), onFault: () => manager.maskingFault('call-1') });
     const events: PaymentSnapshot[] = [];
     manager.on('progress', (s) => events.push(s));
@@ -129,6 +129,7 @@ describe('secure: payments through the real masking engine and the test processo
 
   it('a masking failure mid-entry ends the session with an error; the uplink carries on', async () => {
     const r = rig();
+    const released = new Promise<void>((ok) => r.manager.once('uplink-released', () => ok()));
     r.manager.start(request('req-2'), r.dsp);
     r.feed(TEST_CARDS.mastercard.slice(0, 6));
     r.dsp.signalOverrun();
@@ -136,6 +137,11 @@ describe('secure: payments through the real masking engine and the test processo
     assert.equal(end.state, 'error');
     assert.equal(end.result?.reason, 'masking-fault');
     assert.equal(end.result?.masking.faulted, true);
+    assert.equal(r.dsp.mode, 'faulted', 'fail closed: muted while the fault hold lasts');
+    const muted = new Int16Array(160);
+    r.dsp.process(new Int16Array(160).fill(8000), muted);
+    assert.ok(muted.every((v) => Math.abs(v) < 200), 'comfort noise, not the caller');
+    await released;
     assert.equal(r.dsp.mode, 'transparent', 'secure mode left; the call is as before');
     const out = new Int16Array(160);
     r.dsp.process(new Int16Array(160).fill(1000), out);

@@ -46,6 +46,7 @@ describe('secure: session properties (fast-check)', () => {
         }
         if (m.activeSessionOf('c') !== undefined && m.status('sess').state !== 'submitting') m.cancel('sess');
         await settle();
+        clock.advance(DEFAULT_PAYMENT_POLICY.faultHoldMs);
         const final = m.status('sess');
         assert.ok(TERMINAL_STATES.includes(final.state), final.state);
         assert.equal(uplink.secure, false);

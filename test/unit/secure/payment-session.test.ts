@@ -215,11 +215,30 @@ describe('secure: payment session state machine', () => {
     assert.equal(t.ended[0]?.state, 'error');
     assert.equal(t.ended[0]?.result?.reason, 'masking-fault');
     assert.equal(t.ended[0]?.result?.masking.faulted, true);
+    assert.equal(t.uplink.secure, true, 'fail closed: the uplink stays muted for the fault hold');
+    const released: unknown[] = [];
+    t.manager.on('uplink-released', (r) => released.push(r));
+    t.clock.advance(DEFAULT_PAYMENT_POLICY.faultHoldMs - 1);
+    assert.equal(t.uplink.secure, true);
+    t.clock.advance(1);
     assert.equal(t.uplink.secure, false);
+    assert.deepEqual(released, [{ sessionId: 's1', callId: 'c1' }]);
     t.manager.start(request({ requestId: 'r2' }), t.uplink);
     t.press('c1', TEST_CARDS.visa + t.expiry + CVV);
     await settle();
     assert.equal(t.ended[1]?.state, 'approved');
+  });
+
+  it('a new session during the fault hold takes the uplink over; a hang-up releases it', () => {
+    const t = setup();
+    t.manager.start(request(), t.uplink);
+    t.manager.maskingFault('c1');
+    t.manager.start(request({ requestId: 'r2' }), t.uplink);
+    assert.deepEqual([t.uplink.enters, t.uplink.exits, t.uplink.secure], [2, 1, true]);
+    t.manager.maskingFault('c1');
+    t.manager.hangup('c1');
+    assert.deepEqual([t.uplink.enters, t.uplink.exits, t.uplink.secure], [2, 2, false]);
+    assert.equal(t.clock.pending, 0);
   });
 
   it('two payments on one call in sequence, each with its own masking record', async () => {
