@@ -52,6 +52,8 @@ export class DelayMasker {
   private readonly replacement: ReplacementSource;
   private holdUntil = 0;
   private lastFlag = PASS;
+  /** Every sample at or after this absolute index is PASS (flags only ever get set below it). */
+  private nonPassUntil = 0;
 
   constructor(style: MaskStyle, lookaheadSamples: number) {
     this.replacement = new ReplacementSource(style);
@@ -69,6 +71,7 @@ export class DelayMasker {
     this.writePos = this.readPos;
     for (let i = 0; i < this.lookaheadSamples; i++) this.push(0, FILL);
     this.holdUntil = 0;
+    this.nonPassUntil = this.writePos;
     this.lastFlag = PASS;
     this.notchBank.reset();
   }
@@ -80,10 +83,25 @@ export class DelayMasker {
 
   /** Writes `input[from, to)`. */
   writeBlock(input: Int16Array, from: number, to: number): void {
+    const n = to - from;
+    const w0 = this.writePos;
+    if (w0 >= this.holdUntil) {
+      // Nothing held: copy the block in (at most two pieces around the ring's end).
+      const j = w0 & INDEX_MASK;
+      const first = Math.min(n, CAPACITY - j);
+      this.ring.set(input.subarray(from, from + first), j);
+      this.flags.fill(PASS, j, j + first);
+      if (first < n) {
+        this.ring.set(input.subarray(from + first, to), 0);
+        this.flags.fill(PASS, 0, n - first);
+      }
+      this.writePos = w0 + n;
+      return;
+    }
     const ring = this.ring;
     const flags = this.flags;
     const hold = this.holdUntil;
-    let w = this.writePos;
+    let w = w0;
     for (let i = from; i < to; i++, w++) {
       const j = w & INDEX_MASK;
       ring[j] = input[i] as number;
@@ -102,6 +120,16 @@ export class DelayMasker {
     const n = to - from;
     if (to > this.scratch.length) this.scratch = growTo(this.scratch, to);
     const scratch = this.scratch;
+    if (this.readPos >= this.nonPassUntil) {
+      // Nothing flagged from here on: plain copy (Int16 → Float64), at most two pieces.
+      const j = this.readPos & INDEX_MASK;
+      const first = Math.min(n, CAPACITY - j);
+      scratch.set(this.ring.subarray(j, j + first), from);
+      if (first < n) scratch.set(this.ring.subarray(0, n - first), from + first);
+      this.readPos += n;
+      this.lastFlag = PASS;
+      return;
+    }
     const ring = this.ring;
     const flags = this.flags;
     let r = this.readPos;
@@ -152,6 +180,7 @@ export class DelayMasker {
     for (let n = from; n < to; n++) this.flags[n & INDEX_MASK] = MASK;
     const hold = end + POST_GUARD_SAMPLES;
     if (hold > this.holdUntil) this.holdUntil = hold;
+    if (hold > this.nonPassUntil) this.nonPassUntil = hold;
   }
 
   /** True when nothing is being masked and the buffered audio's mean square is below `maxMeanSquare`. */
