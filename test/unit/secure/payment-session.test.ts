@@ -10,6 +10,8 @@ import { FakeConnector, FakeUplink, settle } from '../../lib/secure-fakes';
 
 const CVV = '837';
 
+const rigs: { texts: () => string[]; expiry: string }[] = [];
+
 function setup(policy: Partial<PaymentPolicy> = {}) {
   const clock = new ManualClock(Date.UTC(2026, 10, 22, 5, 0, 0));
   const sink = memorySink();
@@ -30,7 +32,9 @@ function setup(policy: Partial<PaymentPolicy> = {}) {
   };
   /** Every text the session controls: log lines, events, snapshots. */
   const texts = (): string[] => [...sink.records.map((r) => JSON.stringify({ m: r.msg, f: r.fields })), ...progress.map((p) => JSON.stringify(p)), ...ended.map((e) => JSON.stringify(e))];
-  return { clock, sink, manager, connector, uplink, progress, ended, alarms, expiry, press, texts };
+  const rig = { clock, sink, manager, connector, uplink, progress, ended, alarms, expiry, press, texts };
+  rigs.push(rig);
+  return rig;
 }
 
 function request(over: Partial<PaymentRequest> = {}): PaymentRequest {
@@ -38,6 +42,15 @@ function request(over: Partial<PaymentRequest> = {}): PaymentRequest {
 }
 
 describe('secure: payment session state machine', () => {
+  // Every test: no test card, expiry or security code in any log line, event or snapshot it produced.
+  afterEach(() => {
+    for (const r of rigs.splice(0)) {
+      const texts = r.texts();
+      for (const pan of Object.values(TEST_CARDS)) assertNoCardData(texts, { pan });
+      assertNoCardData(texts, { expiry: r.expiry, cvv: CVV });
+    }
+  });
+
   it('collects card number, expiry and security code, seals, wipes, submits and ends approved', async () => {
     const t = setup();
     t.connector.expect = { pan: TEST_CARDS.visa, expiry: t.expiry, cvv: CVV };
