@@ -158,7 +158,10 @@ export class DelayMasker {
   /** Notch bank (secure) over block buffer [0, n), then rounded and clamped into `output[0, n)`. */
   finishBlock(output: Int16Array, n: number): void {
     const scratch = this.scratch;
-    if (this.notch) this.notchBank.processBlock(scratch, n);
+    if (this.notch) {
+      this.notchBank.processBlockTo(scratch, output, n);
+      return;
+    }
     for (let i = 0; i < n; i++) {
       const y = scratch[i] as number;
       // Round half up, as Math.round, but with integer arithmetic (y + 32768.5 ≥ 0 after clamping).

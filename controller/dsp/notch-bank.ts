@@ -50,6 +50,15 @@ export class NotchBank {
 
   /** Filters `x[0, n)` in place. The hot loop is unrolled over the eight sections on purpose (speed). */
   processBlock(x: Float64Array, n: number): void {
+    this.run(x, n, undefined);
+  }
+
+  /** Filters `x[0, n)` into `out[0, n)`, rounded half up and clamped to 16 bits (x is left as it was). */
+  processBlockTo(x: Float64Array, out: Int16Array, n: number): void {
+    this.run(x, n, out);
+  }
+
+  private run(x: Float64Array, n: number, out: Int16Array | undefined): void {
     const h = this.h;
     let p0 = h[0] as number, q0 = h[1] as number, p1 = h[2] as number, q1 = h[3] as number;
     let p2 = h[4] as number, q2 = h[5] as number, p3 = h[6] as number, q3 = h[7] as number;
@@ -83,7 +92,9 @@ export class NotchBank {
       const u8 = u7 + m7 * p7 + q7 - a17 * p8 - a27 * q8;
       q7 = p7; p7 = u7;
       q8 = p8; p8 = u8;
-      x[i] = GAIN * u8;
+      const y = GAIN * u8;
+      if (out === undefined) x[i] = y;
+      else out[i] = y >= 32767 ? 32767 : y <= -32768 ? -32768 : ((y + 32768.5) | 0) - 32768;
     }
     h[0] = p0; h[1] = q0; h[2] = p1; h[3] = q1; h[4] = p2; h[5] = q2; h[6] = p3; h[7] = q3;
     h[8] = p4; h[9] = q4; h[10] = p5; h[11] = q5; h[12] = p6; h[13] = q6; h[14] = p7; h[15] = q7;
