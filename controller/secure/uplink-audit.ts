@@ -9,7 +9,7 @@
  * - A Goertzel bank over 205-sample windows (25.6 ms, the classic DTMF block length) hopped every
  *   41 samples (5.1 ms), against the masker's 102-sample windows hopped by 51 with Q.24 thresholds.
  * - Thresholds deliberately looser than Q.24 (it must be harder to fool than the masker, not agree
- *   with it): level ≥ -40 dBm0 per tone, twist within ±12 dB, each tone ≥ 6 dB above the others of its
+ *   with it): level ≥ -50 dBm0 per tone, twist within ±12 dB, each tone ≥ 6 dB above the others of its
  *   group, the pair ≥ 50 % of the window's power. A digit is counted when two consecutive windows
  *   hold the same pair (a span of 246 samples, ~31 ms); every single matching window is counted as a
  *   `suspectWindows` too.
@@ -23,7 +23,7 @@ export const AUDIT_HOP_SAMPLES = 41;
 const FREQS_HZ = [697, 770, 852, 941, 1209, 1336, 1477, 1633] as const;
 /** dBm0 reference: a sine of peak 22785 (G.711's 3.14 dBm0 overload point, ITU-T G.711 Table 1). */
 const DBM0_PEAK = 22785;
-const MIN_TONE_DBM0 = -40;
+const MIN_TONE_DBM0 = -50;
 const MAX_TWIST_DB = 12;
 const GROUP_MARGIN_DB = 6;
 const MIN_PAIR_FRACTION = 0.5;
