@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { systemClock } from '../../../hw/base/clock';
 import { nullLogger } from '../../../hw/base/logger';
 import type { PstnCall, PstnRelease } from '../../../controller/pstn/types';
+import { decodeLapdFrame } from '../../../controller/pstn/isdn/lapd-frame';
+import { decodeQ931, type Q931MessageType } from '../../../controller/pstn/isdn/q931-message';
 import { PriSpan } from '../../../controller/pstn/isdn/pri-span';
 import { SWITCH_VARIANTS } from '../../../controller/pstn/isdn/switch-variant';
 import { requirePeer } from '../../lib/dsp-peers';
@@ -28,7 +30,8 @@ describe('ISDN PRI interop: our user side against libpri as the network (Euro-IS
   beforeEach(function () {
     requirePeer(this, hasLibpri(), 'libpri-dev and gcc');
     peer = new LibpriPeer('network', 'euroisdn_e1');
-    span = new PriSpan({ span: 1, side: 'user', variant: SWITCH_VARIANTS.etsi, clock: systemClock, log: nullLogger, sendFrame: (f) => peer.send(f) });
+    // T203 shortened so that the link-loss test notices the loss sooner; everything else is Q.921's default.
+    span = new PriSpan({ span: 1, side: 'user', variant: SWITCH_VARIANTS.etsi, clock: systemClock, log: nullLogger, sendFrame: (f) => peer.send(f), lapdTimers: { t203Ms: 1000 } });
     peer.onFrame = (f) => span.receiveFrame(f);
   });
 
@@ -134,6 +137,65 @@ describe('ISDN PRI interop: our user side against libpri as the network (Euro-IS
     assert.deepEqual(span.channelStates().find((c) => c.channel === 3)?.state, 'idle');
   });
 });
+
+describe('ISDN PRI interop: D-channel loss and recovery against libpri (Euro-ISDN E1)', function () {
+  this.timeout(60_000);
+
+  it('an answered call survives a D-channel loss (T309), the link comes back, STATUS ENQUIRY agrees, libpri then clears it', async function () {
+    requirePeer(this, hasLibpri(), 'libpri-dev and gcc');
+    const peer = new LibpriPeer('network', 'euroisdn_e1');
+    const span = new PriSpan({ span: 1, side: 'user', variant: SWITCH_VARIANTS.etsi, clock: systemClock, log: nullLogger, sendFrame: (f) => peer.send(f), lapdTimers: { t203Ms: 1000 } });
+    peer.onFrame = (f) => span.receiveFrame(f);
+    try {
+      const up = once(span, 'dchannel');
+      span.start();
+      await peer.waitFor(/^dchan_up$/);
+      await up;
+      const offered = once<[PstnCall]>(span, 'incoming');
+      peer.command('call 4 5551234 5559876 Alice');
+      const [call] = await offered;
+      await call.answer();
+      await peer.waitFor(/^answer 4$/);
+
+      let cut = true;
+      peer.drop = () => cut;
+      const [wentDown] = await once<[boolean]>(span, 'dchannel');
+      assert.equal(wentDown, false);
+      assert.equal(call.state, 'active', 'an active call waits for T309');
+      const back = once<[boolean]>(span, 'dchannel');
+      const sentBefore = peer.frames.length;
+      cut = false;
+      const [cameBack] = await back;
+      assert.equal(cameBack, true);
+      const status = await waitForQ931(peer, sentBefore, 'STATUS');
+      assert.ok(status, 'libpri answered our STATUS ENQUIRY with STATUS');
+      assert.equal(call.state, 'active');
+
+      const released = once<[PstnRelease]>(call, 'released');
+      peer.command('hangup 16');
+      const [rel] = await released;
+      assert.deepEqual([rel.by, rel.q850], ['pstn', 16]);
+      assert.ok(span.channelStates().every((c) => c.state === 'idle'));
+    } finally {
+      span.stop();
+      await peer.close();
+    }
+  });
+});
+
+/** Resolves when libpri has sent a Q.931 message of `type` after frame index `from`. */
+async function waitForQ931(peer: LibpriPeer, from: number, type: Q931MessageType): Promise<boolean> {
+  for (let i = 0; i < 100; i++) {
+    const hit = peer.frames.slice(from).some((f) => {
+      if (f.from !== 'peer') return false;
+      const lapd = decodeLapdFrame(f.frame);
+      return lapd.control.format === 'I' && decodeQ931(lapd.info).type === type;
+    });
+    if (hit) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
 
 function checkPcap(peer: LibpriPeer, title: string): void {
   const dir = mkdtempSync(join(tmpdir(), 'tonewall-isdn-pcap-'));
