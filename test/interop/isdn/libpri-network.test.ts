@@ -124,6 +124,19 @@ describe('ISDN PRI interop: our user side against libpri as the network (Euro-IS
     assert.equal(rel.by, 'pstn');
   });
 
+  it('our RESTART of a channel with a call on it: libpri clears the call and acknowledges (Q.931 §5.5.1)', async () => {
+    await up();
+    const call = await incoming();
+    const acked = once<[number[] | 'all']>(span, 'restart-acknowledged');
+    const at = peer.events.length;
+    span.restart([3]);
+    const [channels] = await acked;
+    assert.deepEqual(channels, [3]);
+    assert.equal(call.state, 'null');
+    await peer.waitFor(/^restart 3$/, at);
+    assert.deepEqual(span.channelStates().find((c) => c.channel === 3)?.state, 'idle');
+  });
+
   it('RESTART of one channel from libpri clears the call on it and is acknowledged (Q.931 §5.5)', async () => {
     await up();
     const call = await incoming();
