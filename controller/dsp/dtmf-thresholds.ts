@@ -22,7 +22,8 @@
  *   power once each is corrected for the bin's loss at the measured frequency error (up to ±4 %,
  *   so a tone 3.5–4 % off still counts). The uplink masks a DTMF-like window together with the
  *   window before it when that one holds the same pair at ≥ 40 % (the onset): a lone window is not
- *   enough, which is what keeps speech and music from being masked (talk-off).
+ *   enough, which is what keeps speech and music from being masked (talk-off), unless it is ≥ 92 %
+ *   two tones and nothing else (that catches tones of 15–20 ms, and most from 12 ms).
  */
 import { DTMF_FREQS_HZ, WINDOW_SAMPLES, type DtmfWindow } from './dtmf-analyser';
 import { dbm0ToPeak, SAMPLE_RATE } from './tone-generator';

@@ -66,6 +66,9 @@ const TRANSITIONS: Record<UplinkMode, Partial<Record<ModeEvent, UplinkMode>>> = 
   faulted: { exitSecure: 'transparent' },
 };
 
+/** A window this clean (two tones, nothing else) is masked on its own: catches 15–20 ms tones. */
+const SINGLE_WINDOW_FRACTION = 0.92;
+
 const QUIET_MEAN_SQUARE = dbm0ToPeak(QUIET_LEVEL_DBM0) ** 2 / 2;
 
 export class UplinkDsp implements UplinkProcessor {
@@ -236,7 +239,7 @@ export class UplinkDsp implements UplinkProcessor {
     const c = this.classifier;
     const fraction = c.dtmfLikeFraction(w);
     const code = fraction >= c.maskOnsetFraction ? w.row * 4 + w.col : -1;
-    if (fraction >= c.maskStrongFraction && code === this.lastOnsetCode) {
+    if ((fraction >= c.maskStrongFraction && code === this.lastOnsetCode) || fraction >= SINGLE_WINDOW_FRACTION) {
       this.masker.maskWindow(w.endSample - WINDOW_SAMPLES - HOP_SAMPLES, w.endSample);
     }
     this.lastOnsetCode = code;

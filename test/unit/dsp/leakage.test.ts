@@ -68,6 +68,15 @@ describe('masking leakage (detector-independent)', () => {
     assert.equal(run.dsp.maskedTones, 16);
   });
 
+  it('masks tones too short to report: 15 and 18 ms at ≥ 50 dB; 10 ms tones are left to the notch bank at ≥ 40 dB', () => {
+    for (const [durationMs, limitDb] of [[15, -50], [18, -50], [10, -40]] as const) {
+      const seq = dtmfSequence(DIGITS.map((digit) => ({ digit, durationMs })), 90);
+      const run = runUplink(seq.samples);
+      const worst = worstLeakDb(seq.samples, run.output, seq.starts, seq.ends, run.dsp.latencySamples);
+      assert.ok(worst <= limitDb, `${durationMs} ms: ${worst.toFixed(1)} dB`);
+    }
+  });
+
   it('a digit cannot be guessed from the strongest row and column frequencies of the masked audio better than chance', () => {
     const rnd = prng(42);
     const trials = 8;
