@@ -34,6 +34,8 @@ export interface PriSpanOptions {
   establishRetryMs?: number;
   /** Incoming calls: send ALERTING right after CALL PROCEEDING (default true). */
   alertOnOffer?: boolean;
+  /** The card's TDM channel carrying a B channel's audio (PstnCallInfo.channel); identity by default. */
+  toTdmChannel?: (bChannel: number) => number;
 }
 
 export interface PriSpanEvents extends PstnTrunkEvents {
@@ -50,6 +52,13 @@ export interface PriSpanCounters extends LapdCounters {
   rejectedSetups: number;
 }
 
+interface CallEntry {
+  q931: Q931Call;
+  pri: PriCall;
+  /** The B channel held (Q.931 channel number), which may differ from the TDM channel in pri.info. */
+  bChannel: number;
+}
+
 export type OutgoingCallParams = Omit<SetupParams, 'exclusive' | 'channel'> & { channel?: number; exclusive?: boolean };
 
 const RESTART_TRIES = 3;
@@ -57,7 +66,7 @@ const RESTART_TRIES = 3;
 export class PriSpan extends TypedEmitter<PriSpanEvents> {
   readonly lapd: LapdLink;
   private readonly channels: BChannels;
-  private readonly calls = new Map<string, { q931: Q931Call; pri: PriCall }>();
+  private readonly calls = new Map<string, CallEntry>();
   private readonly log: Logger;
   private nextCallRef = 1;
   private retry: TimerHandle | undefined;
@@ -253,7 +262,7 @@ export class PriSpan extends TypedEmitter<PriSpanEvents> {
     this.emit('incoming', entry.pri);
   }
 
-  private createCall(callRef: number, originator: boolean, channel: number, numbers: { called: string; calling: string; callingName: string }): { q931: Q931Call; pri: PriCall } {
+  private createCall(callRef: number, originator: boolean, channel: number, numbers: { called: string; calling: string; callingName: string }): CallEntry {
     const q931 = new Q931Call({
       side: this.opts.side,
       variant: this.opts.variant,
@@ -264,26 +273,28 @@ export class PriSpan extends TypedEmitter<PriSpanEvents> {
       send: (m) => this.sendMessage(m),
     });
     this.channels.seize(channel);
-    const info = { trunk: `span/${this.opts.span}`, port: this.opts.span, channel, callerNumber: numbers.calling, callerName: numbers.callingName, calledNumber: numbers.called };
+    const tdm = this.opts.toTdmChannel ?? ((b: number): number => b);
+    const info = { trunk: `span/${this.opts.span}`, port: this.opts.span, channel: tdm(channel), callerNumber: numbers.calling, callerName: numbers.callingName, calledNumber: numbers.called };
     const pri = new PriCall(info, q931);
     const key = callKey(originator, callRef);
-    const entry = { q931, pri };
+    const entry: CallEntry = { q931, pri, bChannel: channel };
     this.calls.set(key, entry);
     q931.on('channel', (next) => {
-      if (next === pri.info.channel) return;
+      if (next === entry.bChannel) return;
       if (this.channels.state(next) !== 'idle') {
         this.log.warn('peer moved the call to a channel that is not idle', { channel: next });
         q931.disconnect(CAUSE.channelUnacceptable);
         return;
       }
-      this.channels.free(pri.info.channel, false);
+      this.channels.free(entry.bChannel, false);
       this.channels.seize(next);
-      pri.info.channel = next;
+      entry.bChannel = next;
+      pri.info.channel = tdm(next);
     });
     q931.on('released', (_cause, _by, suspect) => {
       this.calls.delete(key);
-      this.channels.free(pri.info.channel, suspect);
-      if (suspect && this.lapd.isEstablished) this.restart([pri.info.channel]);
+      this.channels.free(entry.bChannel, suspect);
+      if (suspect && this.lapd.isEstablished) this.restart([entry.bChannel]);
     });
     return entry;
   }
