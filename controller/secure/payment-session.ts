@@ -165,7 +165,8 @@ export class PaymentSession extends TypedEmitter<PaymentSessionEvents> {
     this.afterFieldInput(field);
   }
 
-  /** The agent's clear_field: clears `field` (default: the current one) and collects it again. */
+  /** The agent's clear_field: clears `field` (default: the current one) and collects it again;
+   *  clearing the card number clears the security code too. */
   clearField(field?: PaymentField): void {
     if (this.stateValue !== 'collecting') {
       throw new TonewallError('ESECURE_STATE', `clear_field needs state collecting; session ${this.sessionId} is ${this.stateValue}`);
@@ -173,6 +174,8 @@ export class PaymentSession extends TypedEmitter<PaymentSessionEvents> {
     const target = field === undefined ? this.current : this.fields.find((f) => f.field === field);
     if (!target) throw new TonewallError('ESECURE_FIELD', `field ${String(field)} is not one of this session's fields (${this.request.fields.join(', ')})`);
     target.clear();
+    // The security code belongs to the card (its length too): a new card number needs a new one.
+    if (target.field === 'card-number') this.fields.find((f) => f.field === 'security-code' && f.state !== 'empty')?.clear();
     this.moveToNextField();
   }
 

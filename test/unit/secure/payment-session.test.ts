@@ -152,6 +152,20 @@ describe('secure: payment session state machine', () => {
     assert.throws(() => t.manager.clearField('s1', 'postcode'), { code: 'ESECURE_FIELD' });
   });
 
+  it('pay.clear_field of the card number after all but the last field also clears the security code', () => {
+    const t = setup();
+    t.manager.start(request({ fields: ['card-number', 'expiry', 'security-code', 'postcode'] }), t.uplink);
+    t.press('c1', TEST_CARDS.visa + t.expiry + CVV + '94');
+    const s = t.manager.clearField('s1', 'card-number');
+    assert.deepEqual(s.fields.map((f) => f.count), [0, 4, 0, 2]);
+    t.press('c1', TEST_CARDS.amex);
+    assert.equal(t.manager.status('s1').field, 'security-code');
+    t.press('c1', '123');
+    assert.equal(t.manager.status('s1').field, 'security-code', 'Amex needs 4 digits');
+    t.press('c1', '4');
+    assert.equal(t.manager.status('s1').field, 'postcode');
+  });
+
   it('pay.cancel ends the session cancelled, leaves secure mode and wipes', () => {
     const t = setup();
     t.manager.start(request(), t.uplink);
