@@ -51,6 +51,19 @@ export interface UplinkDspOptions {
   verifyOutput?: boolean;
 }
 
+/** What one secure session did (DESIGN.md §5 masking record): counts only, never a digit. */
+export interface MaskingRecord {
+  /** Masked regions that left as replacement. */
+  maskedTones: number;
+  /** Samples that left as replacement, and all samples that left, in this session. */
+  maskedSamples: number;
+  samples: number;
+  /** Digits the independent check found in what left (0 means the audio that left is clean). */
+  outputDigits: number;
+  /** The session failed closed (the uplink carried comfort noise from the fault on). */
+  faulted: boolean;
+}
+
 export const MAX_LOOKAHEAD_MS = 20;
 export const DEFAULT_LOOKAHEAD_MS = 20;
 /** Buffered audio below this mean level counts as a quiet moment to give the delay back. */
@@ -88,8 +101,10 @@ export class UplinkDsp implements UplinkProcessor {
   private readonly verifier: DtmfDetector | undefined;
   private readonly onFault: ((err: unknown) => void) | undefined;
   private drainedSamples = 0;
+  private sessionFaulted = false;
   private outputDigitCount = 0;
   private lastOnsetCode = -1;
+  private readonly base = { maskedTones: 0, maskedSamples: 0, samples: 0, outputDigits: 0 };
 
   constructor(options: UplinkDspOptions = {}) {
     const rate = options.sampleRate ?? SAMPLE_RATE;
@@ -140,9 +155,27 @@ export class UplinkDsp implements UplinkProcessor {
     return this.delayOn ? this.masker.buffered : 0;
   }
 
+  /** The current (or last) secure session's record, counted from its enterSecure(). */
+  get maskingRecord(): MaskingRecord {
+    return {
+      maskedTones: this.masker.maskedTones - this.base.maskedTones,
+      maskedSamples: this.masker.maskedSamples - this.base.maskedSamples,
+      samples: this.position - this.base.samples,
+      outputDigits: this.outputDigitCount - this.base.outputDigits,
+      faulted: this.sessionFaulted,
+    };
+  }
+
   enterSecure(): void {
     const from = this.modeValue;
     const to = this.transition('enterSecure');
+    if (from !== 'draining') {
+      this.base.maskedTones = this.masker.maskedTones;
+      this.base.maskedSamples = this.masker.maskedSamples;
+      this.base.samples = this.position;
+      this.base.outputDigits = this.outputDigitCount;
+      this.sessionFaulted = false;
+    }
     if (from === 'transparent') this.masker.engage(this.position);
     this.masker.notch = true;
     this.modeValue = to;
@@ -264,6 +297,7 @@ export class UplinkDsp implements UplinkProcessor {
     this.faults++;
     if (this.isSecure) {
       this.modeValue = 'faulted';
+      this.sessionFaulted = true;
     } else if (this.modeValue !== 'faulted') {
       this.resetDsp();
       if (this.modeValue === 'stripping') this.masker.engage(this.position);

@@ -72,6 +72,22 @@ describe('UplinkDsp (DESIGN.md §5 uplink)', () => {
       assert.ok(worst <= 2, `largest difference ${worst}`);
       assert.ok(rms(out.output, lag, speech.length) > 0.7 * rms(speech, 0, speech.length - lag), 'speech keeps its level');
     });
+    it('keeps a masking record per secure session: counts only, reset by the next enterSecure', () => {
+      const record = run.dsp.maskingRecord;
+      assert.deepEqual(record, { maskedTones: 16, maskedSamples: record.maskedSamples, samples: keypad.samples.length, outputDigits: 0, faulted: false });
+      assert.ok(record.maskedSamples >= 16 * msToSamples(60) && record.maskedSamples < 0.8 * record.samples, `${record.maskedSamples} of ${record.samples}`);
+      assert.ok(Object.values(record).every((v) => typeof v === 'number' || typeof v === 'boolean'));
+      const dsp = new UplinkDsp();
+      dsp.enterSecure();
+      const out = new Int16Array(keypad.samples.length);
+      dsp.process(keypad.samples, out);
+      dsp.exitSecure();
+      for (let i = 0; i < 20; i++) dsp.process(new Int16Array(160), new Int16Array(160));
+      dsp.enterSecure();
+      assert.equal(dsp.maskingRecord.maskedTones, 0);
+      dsp.signalOverrun();
+      assert.equal(dsp.maskingRecord.faulted, true);
+    });
     it('gives the same output whatever the block size', () => {
       for (const block of [1, 37, 80, 333]) {
         const other = runUplink(keypad.samples, { blockSamples: block }).output;
