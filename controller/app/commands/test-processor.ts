@@ -71,11 +71,13 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`tonewall test-processor: ${errorMessage(err)}`);
     return 1;
   }
-  console.log(JSON.stringify({ url: `https://127.0.0.1:${listeningPort}/payments`, port: listeningPort, alg, publicKeyPem: processor.publicKeyPem }));
-  await new Promise<void>((resolve) => {
+  // Signal handlers first: whoever reads the listening line may signal at once.
+  const stopped = new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  console.log(JSON.stringify({ url: `https://127.0.0.1:${listeningPort}/payments`, port: listeningPort, alg, publicKeyPem: processor.publicKeyPem }));
+  await stopped;
   await processor.stop();
   return 0;
 }
