@@ -74,6 +74,7 @@ export class PriSpan extends TypedEmitter<PriSpanEvents> {
   private running = false;
   /** What the last `dchannel` event said, so that failed retries do not repeat it. */
   private reportedUp = false;
+  private layer1Up = true;
   private readonly q931Counters = { badMessages: 0, unknownCallRef: 0, rejectedSetups: 0 };
 
   constructor(private readonly opts: PriSpanOptions) {
@@ -98,7 +99,7 @@ export class PriSpan extends TypedEmitter<PriSpanEvents> {
   /** Starts bringing the D channel up (SABME); keeps retrying while started. */
   start(): void {
     this.running = true;
-    if (!this.lapd.isEstablished) this.lapd.establish();
+    if (!this.lapd.isEstablished && this.layer1Up) this.lapd.establish();
   }
 
   stop(): void {
@@ -113,6 +114,24 @@ export class PriSpan extends TypedEmitter<PriSpanEvents> {
 
   receiveFrame(frame: Uint8Array): void {
     this.lapd.receive(frame);
+  }
+
+  /**
+   * Layer 1 state from the card's span alarms (LOS/LOF/AIS): with no layer 1 there is no D channel, so
+   * the data link is released at once (Q.921 §5.7 on PH-DEACTIVATE) instead of after T203 + N200 × T200,
+   * and establishment waits for layer 1 to return.
+   */
+  setLayer1(up: boolean): void {
+    if (up === this.layer1Up) return;
+    this.layer1Up = up;
+    if (!up) {
+      this.retry?.cancel();
+      this.retry = undefined;
+      this.lapd.stop();
+      this.onLinkDown('layer 1 down');
+    } else if (this.running && this.lapd.state === 'tei-assigned') {
+      this.lapd.establish();
+    }
   }
 
   channelStates(): { channel: number; state: BChannelState }[] {
@@ -174,7 +193,7 @@ export class PriSpan extends TypedEmitter<PriSpanEvents> {
       this.emit('dchannel', false);
       for (const { q931 } of [...this.calls.values()]) q931.linkDown();
     }
-    if (!this.running || this.retry) return;
+    if (!this.running || this.retry || !this.layer1Up) return;
     const ms = this.opts.establishRetryMs ?? 1000;
     this.retry = this.opts.clock.setTimeout(() => {
       this.retry = undefined;

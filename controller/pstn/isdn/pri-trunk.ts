@@ -10,7 +10,7 @@
 import type { Clock } from '../../../hw/base/clock';
 import type { Logger } from '../../../hw/base/logger';
 import { TypedEmitter } from '../../../hw/base/typed-emitter';
-import type { CardInfo, SpanInfo } from '../../../hw/card/types';
+import type { CardInfo, LineEvent, SpanAlarm, SpanInfo } from '../../../hw/card/types';
 import { TonewallError } from '../../../hw/base/errors';
 import { PriSpan, type OutgoingCallParams } from './pri-span';
 import type { PriCall } from './pri-call';
@@ -21,8 +21,13 @@ import { SWITCH_VARIANTS, type SwitchVariant } from './switch-variant';
 export interface PriCardView {
   readonly info: CardInfo | undefined;
   on(event: 'link-up', listener: (info: CardInfo) => void): unknown;
+  on(event: 'line', listener: (event: LineEvent) => void): unknown;
   off(event: 'link-up', listener: (info: CardInfo) => void): unknown;
+  off(event: 'line', listener: (event: LineEvent) => void): unknown;
 }
+
+/** Alarms that mean the span carries no frames, so no D channel (RAI alone does not: our receive side is fine). */
+const LAYER1_DOWN: readonly SpanAlarm[] = ['LOS', 'LOF', 'AIS'];
 
 export interface PriTrunkOptions {
   card: PriCardView;
@@ -50,6 +55,10 @@ export function tdmChannelOf(span: SpanInfo, bChannel: number): number {
 export class PriTrunk extends TypedEmitter<PriTrunkEvents> {
   private readonly spans = new Map<number, PriSpan>();
   private readonly onLinkUp = (info: CardInfo): void => this.configure(info);
+  private readonly onLine = (event: LineEvent): void => {
+    if (event.kind !== 'span-alarm') return;
+    this.spans.get(event.span)?.setLayer1(!event.alarms.some((a) => LAYER1_DOWN.includes(a)));
+  };
   private dropped = 0;
 
   constructor(private readonly opts: PriTrunkOptions) {
@@ -58,11 +67,13 @@ export class PriTrunk extends TypedEmitter<PriTrunkEvents> {
 
   start(): void {
     this.opts.card.on('link-up', this.onLinkUp);
+    this.opts.card.on('line', this.onLine);
     if (this.opts.card.info) this.configure(this.opts.card.info);
   }
 
   stop(): void {
     this.opts.card.off('link-up', this.onLinkUp);
+    this.opts.card.off('line', this.onLine);
     for (const s of this.spans.values()) s.stop();
   }
 

@@ -68,6 +68,19 @@ describe('PRI trunk over the card link', () => {
     assert.equal(trunk.droppedFrames, 1);
     assert.match(warnings[0] ?? '', /span 5, which is not a configured PRI span/);
     assert.equal(trunk.status()[0]?.dchannelUp, true);
+
+    // LOS on the span: the D channel is down at once, the ringing call is cleared; alarm cleared: back up.
+    const released: number[] = [];
+    calls[0]?.on('released', (r) => released.push(r.q850));
+    card.emit('line', { kind: 'span-alarm', span: 2, alarms: ['LOS'] });
+    assert.deepEqual(ups, [[2, true], [2, false]]);
+    assert.deepEqual(released, [41]);
+    toNetwork.length = 0;
+    clock.advance(5000);
+    assert.equal(toNetwork.length, 0, 'no SABME while layer 1 is down');
+    card.emit('line', { kind: 'span-alarm', span: 2, alarms: [] });
+    flush();
+    assert.deepEqual(ups, [[2, true], [2, false], [2, true]]);
     trunk.stop();
   });
 });
