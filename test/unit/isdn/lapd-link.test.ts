@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { nullLogger } from '../../../hw/base/logger';
 import { decodeLapdFrame, encodeLapdFrame, type LapdFrame } from '../../../controller/pstn/isdn/lapd-frame';
 import { LapdLink, type LapdRole } from '../../../controller/pstn/isdn/lapd-link';
@@ -205,5 +206,42 @@ describe('Q.921 LAPD data link (point-to-point, TEI 0)', () => {
     assert.equal(link.counters.badFrames, 1);
     assert.equal(link.counters.otherAddress, 1);
     assert.equal(link.state, 'tei-assigned');
+  });
+
+  it('property: under random frame loss, data arrives in order without duplicates, and all of it when the link never reset', () => {
+    fc.assert(
+      fc.property(fc.array(fc.boolean(), { minLength: 1, maxLength: 60 }), fc.integer({ min: 1, max: 12 }), (lossPattern, count) => {
+        const p = pair();
+        p.user.establish();
+        p.flush();
+        let n = 0;
+        const resets: string[] = [];
+        p.user.on('mdl-error', (code) => resets.push(code));
+        p.network.on('mdl-error', (code) => resets.push(code));
+        // Layer 3 asks again after a failed establishment, as PriSpan does.
+        p.user.on('released', () => void p.clock.setTimeout(() => p.user.establish(), 1000));
+        p.setDrop(() => lossPattern[n++ % lossPattern.length] === true && n < 40);
+        const sentU: string[] = [];
+        const sentN: string[] = [];
+        for (let i = 0; i < count; i++) {
+          sentU.push(`u${i}`);
+          p.user.send(Buffer.from(`u${i}`));
+          sentN.push(`n${i}`);
+          p.network.send(Buffer.from(`n${i}`));
+        }
+        p.run(40_000);
+        for (const [got, sent] of [
+          [p.rx.network, sentU],
+          [p.rx.user, sentN],
+        ] as const) {
+          assert.equal(new Set(got).size, got.length, `duplicates in ${got.join(',')}`);
+          const idx = got.map((g) => sent.indexOf(g));
+          assert.deepEqual(idx, [...idx].sort((a, b) => a - b), `out of order: ${got.join(',')}`);
+          if (resets.length === 0) assert.deepEqual(got, sent);
+        }
+        assert.ok(p.user.isEstablished && p.network.isEstablished, 'the link recovers once loss stops');
+      }),
+      { seed: 5921, numRuns: 300 },
+    );
   });
 });
