@@ -7,6 +7,7 @@
  *   tonewall sim     the simulated telephony card, standalone (pty or socket)
  *   tonewall mask    mask DTMF in recordings through the live uplink pipeline
  *   tonewall detect  list the DTMF digits in recordings
+ *   tonewall test-processor  the local test payment processor (demo and tests)
  *   tonewall config  check a configuration, or list defaults and environment variables
  *   tonewall version
  */
@@ -21,13 +22,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandRun
   sim: { summary: 'run the simulated telephony card standalone', load: async () => ((await import('./commands/sim.js')) as CommandModule).run },
   mask: { summary: 'mask DTMF in WAV recordings (IN OUT) exactly as the live uplink does', load: async () => ((await import('./commands/mask.js')) as CommandModule).run },
   detect: { summary: 'print the DTMF digits detected in WAV recordings', load: async () => ((await import('./commands/detect.js')) as CommandModule).run },
+  'test-processor': { summary: 'run the local test payment processor (HTTPS, mutual TLS, JWE)', load: async () => ((await import('./commands/test-processor.js')) as CommandModule).run },
   config: { summary: 'check a configuration file, or print defaults / environment variables', load: async () => ((await import('./commands/config.js')) as CommandModule).run },
   version: { summary: 'print the software version', load: async () => ((await import('./commands/version.js')) as CommandModule).run },
 };
 
 function usage(): string {
   const lines = ['usage: tonewall <command> [options]', '', 'commands:'];
-  for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(8)} ${c.summary}`);
+  for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(15)} ${c.summary}`);
   lines.push('', "run 'tonewall <command> --help' for a command's options");
   return lines.join('\n');
 }

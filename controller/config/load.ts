@@ -192,7 +192,9 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], input: unknown
       }
       continue;
     }
-    lines.push(`${where}: ${describeValue(valueAt(input, issue.path))} is not valid: ${issue.message}`);
+    const value = valueAt(input, issue.path);
+    if (value === undefined) lines.push(`${where}: ${/^(is|must) /.test(issue.message) ? issue.message : `missing: ${issue.message}`}`);
+    else lines.push(`${where}: ${describeValue(value)} is not valid: ${issue.message}`);
   }
   return lines;
 }

@@ -156,6 +156,53 @@ export const pstnSchema = z
   })
   .strict();
 
+export const paymentsProcessorSchema = z
+  .object({
+    /** 'test': the in-process test processor (demo); 'generic-jwe': a real processor endpoint. */
+    kind: z.enum(['test', 'generic-jwe']).default('test'),
+    url: z.string().regex(/^https:\/\/\S+$/, 'an https:// URL').optional(),
+    alg: z.enum(['RSA-OAEP-256', 'ECDH-ES']).default('RSA-OAEP-256'),
+    publicKeyFile: z.string().min(1).optional(),
+    keyId: z.string().max(128).optional(),
+    caFile: z.string().min(1).optional(),
+    certFile: z.string().min(1).optional(),
+    keyFile: z.string().min(1).optional(),
+    serverCertSha256: z.string().regex(/^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$/, 'SHA-256 fingerprint AB:CD:… (32 bytes)').optional(),
+    timeoutMs: z.number().int().min(1000).max(120000).default(15000),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    if (p.kind !== 'generic-jwe') return;
+    for (const k of ['url', 'publicKeyFile', 'caFile', 'certFile', 'keyFile'] as const) {
+      if (p[k] === undefined) ctx.addIssue({ code: 'custom', path: [k], message: 'is required when kind is "generic-jwe"' });
+    }
+  });
+
+/** Secure payment sessions (docs/payments.md): field rules, timeouts, the processor connector. */
+export const paymentsSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    clearKey: z.enum(['star', 'hash', 'none']).default('star'),
+    endKey: z.enum(['star', 'hash', 'none']).default('hash'),
+    /** BIN digits shown to the agent once the card number is complete (PCI DSS 3.4.1): 0, 6 or 8. */
+    binDigits: z.union([z.literal(0), z.literal(6), z.literal(8)]).default(0),
+    /** Fixed postcode length (5 for US ZIP); unset: 3–10 digits ended by the end key. */
+    postcodeLength: z.number().int().min(3).max(10).optional(),
+    maxAttemptsPerField: z.number().int().min(1).max(10).default(3),
+    fieldTimeoutMs: z.number().int().min(1000).max(600000).default(30000),
+    sessionTimeoutMs: z.number().int().min(5000).max(3600000).default(300000),
+    /** Comfort noise on the whole uplink while the security code is keyed. */
+    blankDuringSecurityCode: z.boolean().default(false),
+    /** After a masking fault the uplink stays muted this long after the error result (ms; 0: none). */
+    faultHoldMs: z.number().int().min(0).max(60000).default(5000),
+    rememberRequests: z.number().int().min(1).max(100000).default(256),
+    processor: paymentsProcessorSchema.prefault({}),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    if (p.clearKey !== 'none' && p.clearKey === p.endKey) ctx.addIssue({ code: 'custom', path: ['endKey'], message: `must differ from clearKey (${p.clearKey})` });
+  });
+
 export const configSchema = z
   .object({
     device: deviceSchema.prefault({}),
@@ -165,6 +212,7 @@ export const configSchema = z
     sip: sipSchema.prefault({}),
     mqtt: mqttSchema.prefault({}),
     store: storeSchema.prefault({}),
+    payments: paymentsSchema.prefault({}),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -192,3 +240,4 @@ export type MqttConfig = Config['mqtt'];
 export type StoreConfig = Config['store'];
 export type LogConfig = Config['log'];
 export type DeviceConfig = Config['device'];
+export type PaymentsConfig = Config['payments'];
