@@ -63,7 +63,8 @@ describe('Q.921 LAPD frame codec', () => {
     );
   });
 
-  it(`fuzz: ${FUZZ_RUNS} random frames decode or throw ELAPD, never anything else`, () => {
+  it(`fuzz: ${FUZZ_RUNS} random frames decode or throw ELAPD, never anything else`, function () {
+    this.timeout(Math.max(20_000, FUZZ_RUNS / 5));
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
         try {

@@ -103,7 +103,8 @@ describe('Q.931 message codec', () => {
     );
   });
 
-  it(`fuzz: ${FUZZ_RUNS} random and ${FUZZ_RUNS} mutated messages decode or throw EQ931, never anything else`, () => {
+  it(`fuzz: ${FUZZ_RUNS} random and ${FUZZ_RUNS} mutated messages decode or throw EQ931, never anything else`, function () {
+    this.timeout(Math.max(20_000, FUZZ_RUNS / 5));
     const check = (bytes: Uint8Array) => {
       try {
         const m = decodeQ931(bytes);
