@@ -55,8 +55,13 @@ export interface PriSpanCounters extends LapdCounters {
 interface CallEntry {
   q931: Q931Call;
   pri: PriCall;
-  /** The B channel held (Q.931 channel number), which may differ from the TDM channel in pri.info. */
-  bChannel: number;
+  /**
+   * The B channel held (Q.931 channel number), which may differ from the TDM channel in pri.info;
+   * undefined while an outgoing call gave its preferred channel up to the network's call (glare).
+   */
+  bChannel: number | undefined;
+  /** Outgoing: whether our SETUP asked for the channel exclusively. */
+  exclusive: boolean;
 }
 
 export type OutgoingCallParams = Omit<SetupParams, 'exclusive' | 'channel'> & { channel?: number; exclusive?: boolean };
@@ -146,16 +151,21 @@ export class PriSpan extends TypedEmitter<PriSpanEvents> {
     if (channel === undefined) throw new TonewallError('EPRI_NO_CHANNEL', `span ${this.opts.span}: no idle B channel${params.channel ? ` (asked for ${params.channel})` : ''}`);
     const callRef = this.allocateCallRef();
     const entry = this.createCall(callRef, true, channel, { called: params.called, calling: params.calling, callingName: params.callingName ?? '' });
+    entry.exclusive = exclusive;
     entry.q931.setup({ ...params, channel, exclusive });
     return entry.pri;
   }
 
   /** Sends RESTART (global call reference) for some channels or the whole interface; T316 guards it. */
   restart(channels: number[] | 'all' = 'all'): void {
-    for (const { q931 } of [...this.calls.values()]) {
-      if (channels === 'all' || (q931.channel !== undefined && channels.includes(q931.channel))) q931.clearInternally(CAUSE.tempFailure, 'local', false);
-    }
+    this.clearCallsOn(channels, 'local');
     this.sendRestart(channels, 1);
+  }
+
+  private clearCallsOn(channels: number[] | 'all', by: 'peer' | 'local'): void {
+    for (const { q931, bChannel } of [...this.calls.values()]) {
+      if (channels === 'all' || (bChannel !== undefined && channels.includes(bChannel))) q931.clearInternally(CAUSE.tempFailure, by, false);
+    }
   }
 
   private sendRestart(channels: number[] | 'all', tries: number): void {
@@ -224,9 +234,7 @@ export class PriSpan extends TypedEmitter<PriSpanEvents> {
   private onGlobal(msg: Q931Message): void {
     if (msg.type === 'RESTART') {
       const channels = restartChannels(msg);
-      for (const { q931 } of [...this.calls.values()]) {
-        if (channels === 'all' || (q931.channel !== undefined && channels.includes(q931.channel))) q931.clearInternally(CAUSE.tempFailure, 'peer', false);
-      }
+      this.clearCallsOn(channels, 'peer');
       this.channels.restarted(channels);
       this.sendGlobal('RESTART ACKNOWLEDGE', msg.ies.filter((ie) => ie.id === 'channel-id' || ie.id === 'restart-indicator'), true);
       this.emit('restarted', channels);
@@ -272,6 +280,7 @@ export class PriSpan extends TypedEmitter<PriSpanEvents> {
       return reject(CAUSE.mandatoryMissing, err instanceof Error ? err.message : 'bad SETUP');
     }
     if (!VOICE_CAPABILITIES.includes(setup.capability)) return reject(65, `bearer capability ${setup.capability} is not speech or 3.1 kHz audio`);
+    if (setup.exclusive && setup.channel !== undefined) this.yieldChannel(setup.channel);
     const channel = this.channels.select(setup.channel, setup.exclusive);
     if (channel === undefined) return reject(setup.exclusive && setup.channel !== undefined ? 44 : CAUSE.noCircuit, `channel ${setup.channel ?? 'any'} not available`);
     const entry = this.createCall(msg.callRef.value, false, channel, setup);
@@ -279,6 +288,23 @@ export class PriSpan extends TypedEmitter<PriSpanEvents> {
     entry.q931.proceeding();
     if (this.opts.alertOnOffer ?? true) entry.q931.alerting();
     this.emit('incoming', entry.pri);
+  }
+
+  /**
+   * Glare on a PRI (Q.931 §5.1.2, ETSI EN 300 403 §5.2.3.1): the network's exclusive SETUP names a channel
+   * our own SETUP asked for as preferred and nobody has answered yet. The network's call wins; ours waits
+   * for the channel the network gives it in CALL PROCEEDING/ALERTING/CONNECT.
+   */
+  private yieldChannel(channel: number): void {
+    if (this.opts.side !== 'user' || this.channels.state(channel) !== 'busy') return;
+    for (const entry of this.calls.values()) {
+      if (entry.bChannel === channel && !entry.exclusive && entry.q931.state === 'out-initiated') {
+        this.log.info('glare: our preferred channel goes to the network\'s call', { channel, callRef: entry.q931.callRef });
+        entry.bChannel = undefined;
+        this.channels.free(channel, false);
+        return;
+      }
+    }
   }
 
   private createCall(callRef: number, originator: boolean, channel: number, numbers: { called: string; calling: string; callingName: string }): CallEntry {
@@ -296,7 +322,7 @@ export class PriSpan extends TypedEmitter<PriSpanEvents> {
     const info = { trunk: `span/${this.opts.span}`, port: this.opts.span, channel: tdm(channel), callerNumber: numbers.calling, callerName: numbers.callingName, calledNumber: numbers.called };
     const pri = new PriCall(info, q931);
     const key = callKey(originator, callRef);
-    const entry: CallEntry = { q931, pri, bChannel: channel };
+    const entry: CallEntry = { q931, pri, bChannel: channel, exclusive: false };
     this.calls.set(key, entry);
     q931.on('channel', (next) => {
       if (next === entry.bChannel) return;
@@ -305,13 +331,14 @@ export class PriSpan extends TypedEmitter<PriSpanEvents> {
         q931.disconnect(CAUSE.channelUnacceptable);
         return;
       }
-      this.channels.free(entry.bChannel, false);
+      if (entry.bChannel !== undefined) this.channels.free(entry.bChannel, false);
       this.channels.seize(next);
       entry.bChannel = next;
       pri.info.channel = tdm(next);
     });
     q931.on('released', (_cause, _by, suspect) => {
       this.calls.delete(key);
+      if (entry.bChannel === undefined) return;
       this.channels.free(entry.bChannel, suspect);
       if (suspect && this.lapd.isEstablished) this.restart([entry.bChannel]);
     });

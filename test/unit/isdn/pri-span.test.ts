@@ -209,4 +209,27 @@ describe('PRI span: our user side against our network side', () => {
     p.run(200);
     assert.equal(p.user.channelStates().find((c) => c.channel === 7)?.state, 'idle');
   });
+
+  it('glare: both sides ask for channel 1 at once; the network\'s exclusive call wins and ours moves to another channel', async () => {
+    const p = new IsdnPair();
+    p.up();
+    const atUser = offered(p, 'user');
+    const atNet = offered(p, 'network');
+    const ours = p.user.placeCall({ called: '4401', calling: '2000', channel: 1 });
+    const theirs = p.network.placeCall({ called: '5551234', calling: '5559876', channel: 1 });
+    p.flush();
+    assert.equal(atUser[0]?.info.channel, 1, 'the network\'s call keeps channel 1');
+    assert.ok(atNet[0]);
+    assert.notEqual(ours.info.channel, 1, 'our call was moved');
+    assert.equal(atNet[0].info.channel, ours.info.channel);
+    const answers = [atUser[0]?.answer(), atNet[0].answer()];
+    p.flush();
+    await Promise.all(answers);
+    assert.equal(ours.state, 'active');
+    assert.equal(theirs.state, 'active');
+    assert.deepEqual(
+      p.user.channelStates().filter((c) => c.state === 'busy').map((c) => c.channel),
+      [1, ours.info.channel].sort((a, b) => a - b),
+    );
+  });
 });
