@@ -240,7 +240,7 @@ export class LapdLink extends TypedEmitter<LapdLinkEvents> {
       return;
     }
     const { ns, nr, p } = frame.control;
-    if (!this.nrValid(nr)) return this.nrError(nr);
+    if (!this.w.nrValid(nr)) return this.nrError(nr);
     if (this.w.receivedInSequence(ns)) {
       this.rejectException = false;
       this.ackPending = true;
@@ -263,28 +263,28 @@ export class LapdLink extends TypedEmitter<LapdLinkEvents> {
     const command = this.isCommand(frame);
     this.peerBusy = kind === 'RNR';
     if (command && pf) this.sendS('RR', false, true);
-    if (!this.nrValid(nr)) return this.nrError(nr);
+    if (!this.w.nrValid(nr)) return this.nrError(nr);
     if (this.st === 'timer-recovery') {
       if (!command && pf) {
-        this.advanceVa(nr);
+        this.w.acknowledge(nr);
         this.stopT200();
         this.startT203();
         this.enter('multiple-frame-established');
         this.retransmitFrom();
       } else {
-        this.advanceVa(nr);
+        this.w.acknowledge(nr);
       }
       return;
     }
     if (kind === 'REJ') {
-      this.advanceVa(nr);
+      this.w.acknowledge(nr);
       this.stopT200();
       this.startT203();
       this.retransmitFrom();
       return;
     }
     if (kind === 'RNR') {
-      this.advanceVa(nr);
+      this.w.acknowledge(nr);
       this.stopT203();
       if (!this.t200) this.startT200();
       return;
@@ -352,10 +352,6 @@ export class LapdLink extends TypedEmitter<LapdLinkEvents> {
     this.startT200();
   }
 
-  private nrValid(nr: number): boolean {
-    return this.w.nrValid(nr);
-  }
-
   private nrError(nr: number): void {
     this.emit('mdl-error', 'J', `N(R) ${nr} outside V(A) ${this.w.va} .. V(S) ${this.w.vs}`);
     this.startEstablishment();
@@ -364,23 +360,19 @@ export class LapdLink extends TypedEmitter<LapdLinkEvents> {
   /** Acknowledgement processing in multiple-frame operation (Q.921 §5.6.3). */
   private acknowledge(nr: number): void {
     if (this.st === 'timer-recovery') {
-      this.advanceVa(nr);
+      this.w.acknowledge(nr);
       return;
     }
     if (this.peerBusy) {
-      this.advanceVa(nr);
+      this.w.acknowledge(nr);
     } else if (nr === this.w.vs) {
-      this.advanceVa(nr);
+      this.w.acknowledge(nr);
       this.stopT200();
       this.startT203();
     } else if (nr !== this.w.va) {
-      this.advanceVa(nr);
+      this.w.acknowledge(nr);
       this.startT200();
     }
-  }
-
-  private advanceVa(nr: number): void {
-    this.w.acknowledge(nr);
   }
 
   /** Q.921 §5.6.4: after REJ or a recovery, resend every unacknowledged frame from V(A). */
