@@ -4,7 +4,7 @@
  * configuration; each part gets its slice (STYLE.md).
  *
  * Start: store (close calls a crash left open) → MQTT (embedded broker when configured) → fleet
- * reporter → simulated card (demo) → card driver → PSTN trunk → SIP user agent (+ demo contact
+ * reporter → payments (processor connector) → simulated card (demo) → card driver → PSTN trunk → SIP user agent (+ demo contact
  * center) → call manager.
  * Stop: call manager hangs up calls → SIP (BYE/CANCEL go out) → PSTN → card → simulator →
  * reporter publishes `offline` → broker → database closed.
@@ -15,13 +15,14 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { type Clock, systemClock } from '../../hw/base/clock';
 import { errorMessage } from '../../hw/base/errors';
 import type { Logger } from '../../hw/base/logger';
+import { TypedEmitter } from '../../hw/base/typed-emitter';
 import { SerialCard } from '../../hw/card/serial-card';
 import type { CardInfo } from '../../hw/card/types';
 import { runSimulator, type SimulatorHandle } from '../../hw/sim/run-simulator';
 import type { CallScript } from '../../hw/sim/call-script';
+import type { CallEventType, CallRecord } from '../call/call';
 import { CallManager } from '../call/call-manager';
 import type { Config } from '../config/schema';
-import { UplinkDsp } from '../dsp/uplink-dsp';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../fleet/embedded-broker';
 import { FleetReporter } from '../fleet/reporter';
 import { FxoTrunk } from '../pstn/analog/fxo-trunk';
@@ -30,6 +31,7 @@ import { SipUserAgent } from '../sip/api/user-agent';
 import { Store } from '../store/store';
 import { storeCallRecorder } from './call-recorder';
 import { rtpMediaFactory } from './media-leg';
+import { PaymentsService } from './payments';
 import { softwareVersion } from './version';
 
 export interface ApplianceOptions {
@@ -38,13 +40,20 @@ export interface ApplianceOptions {
   clock?: Clock;
   /** Replaces the simulator's call script (the demo's `--once` places one scripted call). */
   simScript?: 'demo' | 'none' | readonly CallScript[];
+  /** What the demo's scripted callers key (default: a card number made up per call). */
+  simDemoKeys?: string;
 }
 
 function hasSocat(): boolean {
   return spawnSync('socat', ['-V'], { stdio: 'ignore' }).status === 0;
 }
 
-export class Appliance {
+export interface ApplianceEvents {
+  /** Every reportable call change, after it was recorded (the demo's agent listens). */
+  call: [record: Readonly<CallRecord>, event: CallEventType];
+}
+
+export class Appliance extends TypedEmitter<ApplianceEvents> {
   readonly stateDir: string;
   store: Store | undefined;
   broker: EmbeddedBroker | undefined;
@@ -55,6 +64,7 @@ export class Appliance {
   sip: SipUserAgent | undefined;
   demo: DemoContactCenter | undefined;
   calls: CallManager | undefined;
+  payments: PaymentsService | undefined;
   /** The broker URL the reporter uses (embedded broker's when it runs). */
   mqttUrl = '';
   private readonly log: Logger;
@@ -63,6 +73,7 @@ export class Appliance {
   private stopping = false;
 
   constructor(private readonly opts: ApplianceOptions) {
+    super();
     this.log = opts.log;
     this.clock = opts.clock ?? systemClock;
     this.stateDir = resolve(opts.config.device.stateDir);
@@ -109,6 +120,10 @@ export class Appliance {
     this.reporter = reporter;
     reporter.start();
 
+    const payments = new PaymentsService({ config: c.payments, stateDir: this.stateDir, store, kick: () => reporter.kick(), log: this.log, clock: this.clock });
+    this.payments = payments;
+    await payments.start();
+
     const cardLog = this.log.child('card');
     let transport = c.card.transport;
     let path = c.card.path;
@@ -121,7 +136,7 @@ export class Appliance {
         ...(usePty ? { pty: join(this.stateDir, 'card-pty') } : {}),
         script: this.opts.simScript ?? sim.script,
         log: this.log,
-        demo: { intervalMs: sim.callIntervalMs, callDurationMs: sim.callDurationMs, callerNumber: sim.callerNumber, callerName: sim.callerName },
+        demo: { intervalMs: sim.callIntervalMs, callDurationMs: sim.callDurationMs, callerNumber: sim.callerNumber, callerName: sim.callerName, ...(this.opts.simDemoKeys ? { keys: this.opts.simDemoKeys } : {}) },
       });
       if (usePty && this.sim.ptyPath) {
         transport = 'serial';
@@ -175,12 +190,24 @@ export class Appliance {
     sip.on('incoming-call', (call) => call.reject(403, 'Calls toward the PSTN are not enabled'));
     await sip.start();
 
+    const recorder = storeCallRecorder({ store, fleet: reporter, log: this.log.child('call') });
     this.calls = new CallManager({
       card,
       trunk,
       sip,
-      media: rtpMediaFactory({ sip: c.sip, log: this.log.child('media'), uplink: () => new UplinkDsp({ policy: 'transparent' }) }),
-      recorder: storeCallRecorder({ store, fleet: reporter, log: this.log.child('call') }),
+      media: rtpMediaFactory({
+        sip: c.sip,
+        log: this.log.child('media'),
+        uplink: (callId) => payments.uplinkFor(callId),
+        onUplinkPayload: (callId, payload, law) => payments.observe(callId, payload, law),
+      }),
+      recorder: {
+        changed: (record, event) => {
+          recorder.changed(record, event);
+          if (event === 'call.ended') payments.callEnded(record.callId);
+          this.emit('call', record, event);
+        },
+      },
       log: this.log.child('call'),
       contactCenterUri: c.sip.contactCenterUri,
       callIdHeader: c.sip.callIdHeader,
@@ -204,6 +231,7 @@ export class Appliance {
     await step('calls', () => this.calls?.stop(reason));
     await step('sip', () => this.sip?.stop());
     await step('demo endpoint', () => this.demo?.stop());
+    await step('payments', () => this.payments?.stop());
     await step('pstn', () => this.trunk?.stop());
     await step('card', () => this.card?.stop());
     await step('simulator', () => this.sim?.stop());

@@ -7,7 +7,7 @@ import type { Logger } from '../../hw/base/logger';
 import type { CompandingLaw } from '../../hw/card/types';
 import type { MediaFactory, MediaLeg, MediaLegStats } from '../call/ports';
 import type { SipConfig } from '../config/schema';
-import { CARD_CHUNK_SAMPLES, ChannelPipeline } from '../media/channel-pipeline';
+import { CARD_CHUNK_SAMPLES, ChannelPipeline, type RtpMediaPort } from '../media/channel-pipeline';
 import { SILENCE_BYTE } from '../media/g711';
 import { RtpSession } from '../media/rtp-session';
 import { DEFAULT_TELEPHONE_EVENT_PT, STATIC_PT, buildOffer, parseAnswer } from '../media/sdp';
@@ -17,7 +17,9 @@ export interface RtpMediaFactoryOptions {
   sip: SipConfig;
   log: Logger;
   /** A new uplink processor per call (the DSP in normal mode). */
-  uplink: () => UplinkProcessor;
+  uplink: (callId: string) => UplinkProcessor;
+  /** Sees every encoded uplink payload as it leaves (the masking record's second check). */
+  onUplinkPayload?: (callId: string, payload: Uint8Array, law: CompandingLaw) => void;
 }
 
 class RtpMediaLeg implements MediaLeg {
@@ -30,6 +32,7 @@ class RtpMediaLeg implements MediaLeg {
     private readonly cardLaw: CompandingLaw,
     private readonly opts: RtpMediaFactoryOptions,
     private readonly log: Logger,
+    private readonly callId: string,
   ) {
     this.silence = Buffer.alloc(CARD_CHUNK_SAMPLES, SILENCE_BYTE[cardLaw]);
   }
@@ -37,12 +40,29 @@ class RtpMediaLeg implements MediaLeg {
   applyAnswer(sdpAnswer: string): { codec: string } {
     const media = parseAnswer(sdpAnswer, { codecs: this.opts.sip.codecs, ptimeMs: this.opts.sip.ptimeMs });
     this.rtp.setRemote(media.address, media.port);
+    const law: CompandingLaw = media.codec === 'PCMU' ? 'ulaw' : 'alaw';
+    const tap = this.opts.onUplinkPayload;
+    const rtp = this.rtp;
+    const callId = this.callId;
+    const port: RtpMediaPort = tap
+      ? {
+          send(payloadType, payload, samples, marker) {
+            if (payloadType === media.payloadType) tap(callId, payload, law);
+            rtp.send(payloadType, payload, samples, marker);
+          },
+          on: (event, listener) => rtp.on(event, listener),
+          off: (event, listener) => rtp.off(event, listener),
+          get counters() {
+            return rtp.counters;
+          },
+        }
+      : rtp;
     this.pipeline = new ChannelPipeline({
       cardLaw: this.cardLaw,
-      rtpCodecLaw: media.codec === 'PCMU' ? 'ulaw' : 'alaw',
+      rtpCodecLaw: law,
       ptimeMs: media.ptimeMs,
-      rtp: this.rtp,
-      uplink: this.opts.uplink(),
+      rtp: port,
+      uplink: this.opts.uplink(this.callId),
       log: this.log,
       payloadType: media.payloadType,
       ...(media.telephoneEventPt !== undefined ? { telephoneEventPt: media.telephoneEventPt } : {}),
@@ -88,7 +108,7 @@ export function rtpMediaFactory(opts: RtpMediaFactoryOptions): MediaFactory {
         telephoneEventPt: DEFAULT_TELEPHONE_EVENT_PT,
       });
       log.debug('media opened', { callId, rtpPort: rtp.localPort });
-      return new RtpMediaLeg(rtp, offer, cardLaw, opts, log);
+      return new RtpMediaLeg(rtp, offer, cardLaw, opts, log, callId);
     },
   };
 }

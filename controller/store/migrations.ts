@@ -71,6 +71,34 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'payment_sessions',
+    sql: `
+      CREATE TABLE payment_sessions (
+        session_id            TEXT    PRIMARY KEY,
+        request_id            TEXT    NOT NULL,
+        call_id               TEXT    NOT NULL,
+        started_ms            INTEGER NOT NULL,
+        ended_ms              INTEGER,
+        outcome               TEXT    NOT NULL,
+        reason                TEXT,
+        processor_reference   TEXT,
+        brand                 TEXT,
+        last4                 TEXT CHECK (last4 IS NULL OR length(last4) = 4),
+        fields                TEXT    NOT NULL,
+        entry_counts          TEXT    NOT NULL,
+        discarded_keys        INTEGER NOT NULL,
+        masked_tones          INTEGER NOT NULL,
+        masking_faulted       INTEGER NOT NULL,
+        second_check_detector TEXT    NOT NULL,
+        second_check_samples  INTEGER NOT NULL,
+        second_check_hits     INTEGER NOT NULL,
+        masking_clean         INTEGER NOT NULL
+      );
+      CREATE INDEX payment_sessions_call ON payment_sessions(call_id);
+    `,
+  },
 ];
 
 /** The version the code expects after `migrate`. */

@@ -18,6 +18,7 @@ import { type Clock, systemClock } from '../../hw/base/clock';
 import { TonewallError, errorMessage } from '../../hw/base/errors';
 import type { Logger } from '../../hw/base/logger';
 import { AuditLog } from './audit';
+import { PaymentSessions } from './payment-sessions';
 import { Calls } from './calls';
 import { DeviceState } from './device-state';
 import { migrate, schemaVersion } from './migrations';
@@ -43,6 +44,7 @@ export class Store {
   readonly calls: Calls;
   readonly deviceState: DeviceState;
   readonly audit: AuditLog;
+  readonly payments: PaymentSessions;
   readonly path: string;
 
   private constructor(
@@ -57,6 +59,7 @@ export class Store {
     this.calls = new Calls(db, clock);
     this.deviceState = new DeviceState(db, clock);
     this.audit = new AuditLog(db, clock);
+    this.payments = new PaymentSessions(db);
   }
 
   /** Opens (creating when needed) and migrates the database; see the file header for the sequence. */

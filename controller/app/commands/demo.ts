@@ -1,7 +1,13 @@
 /**
- * `tonewall demo [--once] [--json] [--config F] [--mqtt-url URL]`: the appliance on its embedded
- * defaults (simulated card with a scripted caller, demo contact center, embedded broker unless
- * --mqtt-url) and a watcher that prints every MQTT message the appliance publishes.
+ * `tonewall demo [--once] [--json] [--config F] [--mqtt-url URL] [--card N --expiry MMYY --cvv N]`:
+ * the appliance on its embedded defaults (simulated card with a scripted caller, demo contact
+ * center, embedded broker unless --mqtt-url, in-process test payment processor) and a watcher that
+ * prints every MQTT message the appliance publishes.
+ *
+ * The demo plays the agent too: when a call is answered it starts a secure payment on it, as an
+ * agent's `pay.start` would; the caller keys a card (made up per call, or --card/--expiry/--cvv),
+ * the digits are masked out of the audio the contact center hears and go encrypted to the test
+ * processor; the watcher shows the masked progress and the result. Nothing printed shows the digits.
  *
  * `--once` places one scripted call and exits when MQTT reports it ended; with `--json` it prints a
  * JSON summary of the call as MQTT reported it (and what the demo contact center heard) and exits 0.
@@ -37,11 +43,32 @@ function describe(m: SeenMessage, root: string): string {
   const rel = m.topic.startsWith(root) ? m.topic.slice(root.length) : m.topic;
   if (!m.body) return `${rel}  (cleared)`;
   const b = m.body;
+  if (rel === 'events/pay') return `${rel}  ${String(b['type'])}  ${describePay(b['data'])}`;
   if (rel.startsWith('events/')) return `${rel}  ${String(b['type'])}  ${JSON.stringify(b['data'])}`;
   if (rel === 'status') return `${rel}  ${String(b['state'])} (${String(b['reason'])}) conn=${String(b['conn'])}`;
   if (rel.startsWith('calls/')) return `${rel}  ${String(b['state'])}`;
   const { v: _v, ts: _ts, dev: _d, boot: _b, conn: _c, seq: _s, ...rest } = b;
   return `${rel}  ${JSON.stringify(rest)}`;
+}
+
+/** One line of masked payment progress: state, per-field counts and validity, result. */
+function describePay(data: unknown): string {
+  const d = (data ?? {}) as { state?: string; field?: string; fields?: { field: string; count: number; complete: boolean; valid?: boolean; brand?: string; last4?: string }[]; result?: { outcome: string; last4?: string; brand?: string; masking?: { maskedTones: number; secondCheck?: { digitsFound: number } } } };
+  const fields = (d.fields ?? []).map((f) => `${f.field}:${f.count}${f.complete ? (f.valid ? ' ok' : ' invalid') : ''}${f.brand ? ` ${f.brand}` : ''}${f.last4 ? ` ••••${f.last4}` : ''}`).join(', ');
+  const r = d.result;
+  const result = r ? ` → ${r.outcome}${r.masking ? ` (masked tones ${r.masking.maskedTones}, second check found ${r.masking.secondCheck?.digitsFound ?? 0})` : ''}` : '';
+  return `${d.state ?? ''}${d.field ? ` [${d.field}]` : ''}  ${fields}${result}`;
+}
+
+/** --card/--expiry/--cvv as the simulated caller's keypresses (each ended by #), checked for shape only. */
+function demoKeys(v: { card?: string; expiry?: string; cvv?: string }): string | Error | undefined {
+  if (v.card === undefined) return v.expiry !== undefined || v.cvv !== undefined ? new Error('--expiry and --cvv go with --card') : undefined;
+  if (!/^\d{12,19}$/.test(v.card)) return new Error('--card takes 12 to 19 digits');
+  const expiry = v.expiry ?? `12${String((new Date().getUTCFullYear() + 2) % 100).padStart(2, '0')}`;
+  if (!/^(0[1-9]|1[0-2])\d\d$/.test(expiry)) return new Error('--expiry takes MMYY');
+  const cvv = v.cvv ?? '123';
+  if (!/^\d{3,4}$/.test(cvv)) return new Error('--cvv takes 3 or 4 digits');
+  return `${v.card}#${expiry}#${cvv}#`;
 }
 
 function watch(url: string, protocolVersion: 4 | 5, topicRoot: string, onMessage: (m: SeenMessage) => void): Promise<MqttClient> {
@@ -56,10 +83,18 @@ function watch(url: string, protocolVersion: 4 | 5, topicRoot: string, onMessage
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { ...RUN_OPTIONS, once: { type: 'boolean' }, json: { type: 'boolean' } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: { ...RUN_OPTIONS, once: { type: 'boolean' }, json: { type: 'boolean' }, card: { type: 'string' }, expiry: { type: 'string' }, cvv: { type: 'string' }, 'no-payment': { type: 'boolean' } },
+  });
   if (values.help) {
-    console.log('usage: tonewall demo [--once] [--json] [--config FILE] [--mqtt-url URL] [--log-level L]');
+    console.log('usage: tonewall demo [--once] [--json] [--config FILE] [--mqtt-url URL] [--log-level L] [--card NUMBER [--expiry MMYY] [--cvv NNN]] [--no-payment]');
     return 0;
+  }
+  const keys = demoKeys(values);
+  if (keys instanceof Error) {
+    console.error(`tonewall demo: ${keys.message}`);
+    return 2;
   }
   const demoDefaults = { card: { sim: { enabled: true } }, sip: { demoEndpoint: { enabled: true } } };
   let config: Config;
@@ -76,8 +111,22 @@ export async function run(argv: string[]): Promise<number> {
   const app = new Appliance({
     config,
     log,
-    ...(values.once ? { simScript: [demoCall(0, { ports: [1], callDurationMs: sim.callDurationMs, callerNumber: sim.callerNumber, callerName: sim.callerName })] } : {}),
+    ...(keys ? { simDemoKeys: keys } : {}),
+    ...(values.once ? { simScript: [demoCall(0, { ports: [1], callDurationMs: sim.callDurationMs, callerNumber: sim.callerNumber, callerName: sim.callerName, ...(keys ? { keys } : {}) })] } : {}),
   });
+  let payments = 0;
+  if (!values['no-payment']) {
+    // The demo agent: a payment on every answered call, as an agent's pay.start would ask.
+    app.on('call', (record, event) => {
+      if (event !== 'call.answered' || !app.payments?.enabled) return;
+      payments++;
+      try {
+        app.payments.startPayment({ requestId: `demo-${record.callId}`, callId: record.callId, fields: ['card-number', 'expiry', 'security-code'], amountMinor: 1999, currency: 'USD', reference: `demo-${payments}` });
+      } catch (err) {
+        log.warn('demo payment not started', { callId: record.callId, err: (err as Error).message });
+      }
+    });
+  }
   try {
     await app.start();
   } catch {
@@ -126,6 +175,8 @@ function summary(seen: SeenMessage[], root: string, app: Appliance, device: stri
   const status = seen.filter((m) => m.topic === `${root}status`).map((m) => m.body?.['state']);
   const snapshots = callId ? seen.filter((m) => m.topic === `${root}calls/${callId}`).map((m) => (m.body ? String(m.body['state']) : 'cleared')) : [];
   const agent = app.demo?.calls.find((c) => c.applianceCallId === callId);
+  const payEnded = seen.filter((m) => m.topic === `${root}events/pay` && m.body?.['type'] === 'pay.ended').map((m) => m.body?.['data'] as Record<string, unknown>);
+  const payment = payEnded.find((p) => p['callId'] === callId);
   return {
     device,
     callId,
@@ -133,6 +184,7 @@ function summary(seen: SeenMessage[], root: string, app: Appliance, device: stri
     events: events.map((e) => ({ id: e['id'], type: e['type'], data: e['data'] })),
     snapshots,
     ended: data,
+    payment: payment ? { sessionId: payment['sessionId'], state: payment['state'], fields: payment['fields'], result: payment['result'] } : null,
     agent: agent ? { codec: agent.codec, packetsReceived: agent.packetsReceived, packetsEchoed: agent.packetsEchoed, rmsDbfs: agent.rmsDbfs, nonSilent: agent.nonSilent } : null,
   };
 }

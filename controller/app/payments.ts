@@ -1,0 +1,160 @@
+/**
+ * Payments in the running appliance (DESIGN.md §2 "Secure payment session"): one PaymentManager,
+ * its processor connector, and per call the uplink DSP whose secure-mode digits feed it.
+ *
+ * - kind "test": the in-process test processor over mutual TLS on 127.0.0.1 with a local PKI
+ *   (openssl); kind "generic-jwe": the configured processor endpoint and files.
+ * - Each call's UplinkDsp delivers digit codes (never strings) to `PaymentManager.key`, faults to
+ *   `maskingFault`; every encoded uplink payload goes to `observePayload` (the masking record's
+ *   independent second check).
+ * - Session progress and results become `events/pay` outbox events (no digits: counts, validity,
+ *   brand, last four); the ended session's record goes to the store; a second check that finds a digit
+ *   is logged as a critical alarm.
+ *
+ * Starting a payment is `start(request)`: the MQTT `pay.*` commands and SIP INFO call it (fleet
+ * commands land with the fleet API issue); the demo calls it as the agent would.
+ */
+import { join } from 'node:path';
+import type { Clock } from '../../hw/base/clock';
+import { errorMessage } from '../../hw/base/errors';
+import type { Logger } from '../../hw/base/logger';
+import type { CompandingLaw } from '../../hw/card/types';
+import type { PaymentsConfig } from '../config/schema';
+import { UplinkDsp } from '../dsp/uplink-dsp';
+import { connectorFromFiles } from '../secure/connector-from-files';
+import { PaymentManager } from '../secure/payment-manager';
+import { paymentRecord } from '../secure/payment-record';
+import type { PaymentRequest, PaymentSnapshot } from '../secure/payment-types';
+import { JweHttpsConnector } from '../secure/processor-connector';
+import type { ProcessorConnector } from '../secure/processor-types';
+import { TestProcessor } from '../secure/test-processor';
+import type { JsonObject } from '../store/json';
+import type { Store } from '../store/store';
+import { localPki } from './local-pki';
+
+export interface PaymentsServiceOptions {
+  config: PaymentsConfig;
+  stateDir: string;
+  store: Store;
+  /** Called after outbox events were committed. */
+  kick: () => void;
+  log: Logger;
+  clock: Clock;
+}
+
+export class PaymentsService {
+  private manager: PaymentManager | undefined;
+  private testProcessor: TestProcessor | undefined;
+  private readonly uplinks = new Map<string, UplinkDsp>();
+  private readonly log: Logger;
+
+  constructor(private readonly opts: PaymentsServiceOptions) {
+    this.log = opts.log.child('payments');
+  }
+
+  get enabled(): boolean {
+    return this.manager !== undefined;
+  }
+
+  async start(): Promise<void> {
+    const c = this.opts.config;
+    if (!c.enabled) return;
+    let connector: ProcessorConnector;
+    if (c.processor.kind === 'generic-jwe') {
+      const p = c.processor;
+      if (!p.url || !p.publicKeyFile || !p.caFile || !p.certFile || !p.keyFile) return; // the schema refuses this configuration
+      connector = connectorFromFiles({ ...p, url: p.url, publicKeyFile: p.publicKeyFile, caFile: p.caFile, certFile: p.certFile, keyFile: p.keyFile }, this.opts.clock, this.opts.log);
+    } else {
+      let pki;
+      try {
+        pki = localPki(join(this.opts.stateDir, 'test-processor'));
+      } catch (err) {
+        this.log.warn('payments disabled: the test processor needs openssl for its certificates', { err: errorMessage(err) });
+        return;
+      }
+      this.testProcessor = new TestProcessor({ tls: { cert: pki.server.cert, key: pki.server.key, clientCa: pki.ca }, alg: c.processor.alg, clock: this.opts.clock, logger: this.opts.log, port: 0 });
+      const port = await this.testProcessor.start();
+      connector = new JweHttpsConnector({
+        url: `https://127.0.0.1:${port}/payments`,
+        alg: c.processor.alg,
+        publicKeyPem: this.testProcessor.publicKeyPem,
+        tls: { ca: pki.ca, cert: pki.client.cert, key: pki.client.key },
+        timeoutMs: c.processor.timeoutMs,
+        clock: this.opts.clock,
+        logger: this.opts.log,
+      });
+    }
+    const manager = new PaymentManager({ policy: c, connector, clock: this.opts.clock, logger: this.opts.log, rememberRequests: c.rememberRequests });
+    manager.on('progress', (s) => this.report('pay.progress', s));
+    manager.on('ended', (s) => this.ended(s));
+    manager.on('masking-alarm', (a) => this.log.fatal('masking alarm: the second check found a digit in audio that left the appliance', { sessionId: a.sessionId, callId: a.callId, found: a.digitsFound }));
+    this.manager = manager;
+    this.log.info('payments ready', { processor: c.processor.kind });
+  }
+
+  async stop(): Promise<void> {
+    for (const callId of [...this.uplinks.keys()]) this.callEnded(callId);
+    await this.testProcessor?.stop();
+  }
+
+  /** The uplink processor for a new call: the DSP in normal (transparent) mode, ready for secure mode. */
+  uplinkFor(callId: string): UplinkDsp {
+    const dsp = new UplinkDsp({
+      policy: 'transparent',
+      onDigit: (e) => this.manager?.key(callId, e),
+      onFault: () => this.manager?.maskingFault(callId),
+    });
+    this.uplinks.set(callId, dsp);
+    return dsp;
+  }
+
+  /** Every encoded uplink payload that leaves for the call (the second check listens to these). */
+  observe(callId: string, payload: Uint8Array, law: CompandingLaw): void {
+    this.manager?.observePayload(callId, payload, law);
+  }
+
+  callEnded(callId: string): void {
+    this.manager?.hangup(callId);
+    this.uplinks.delete(callId);
+  }
+
+  /** Starts a payment on a live call (the agent's request). */
+  startPayment(request: PaymentRequest): PaymentSnapshot {
+    const dsp = this.uplinks.get(request.callId);
+    if (!this.manager) throw new Error('payments are not enabled on this appliance');
+    if (!dsp) throw new Error(`call ${request.callId} is not active on this appliance`);
+    return this.manager.start(request, dsp);
+  }
+
+  get counters(): Record<string, number> | undefined {
+    return this.manager ? { ...this.manager.counters } : undefined;
+  }
+
+  private report(type: string, s: PaymentSnapshot): void {
+    try {
+      this.opts.store.outbox.append('events/pay', snapshotData(s), type);
+      this.opts.kick();
+    } catch (err) {
+      this.log.error('payment event not recorded', { sessionId: s.sessionId, err: errorMessage(err) });
+    }
+  }
+
+  private ended(s: PaymentSnapshot): void {
+    const r = paymentRecord(s);
+    try {
+      this.opts.store.transaction(() => {
+        this.opts.store.payments.record(r);
+        this.opts.store.outbox.append('events/pay', snapshotData(s), 'pay.ended');
+      });
+      this.opts.kick();
+    } catch (err) {
+      this.log.error('payment record not persisted', { sessionId: s.sessionId, err: errorMessage(err) });
+    }
+    this.log.info('payment ended', { sessionId: s.sessionId, callId: s.callId, outcome: r.outcome, maskedTones: r.maskedTones, secondCheckDigits: r.secondCheckDigits });
+  }
+}
+
+/** The outbox/MQTT form of a snapshot: JSON-safe, no digits (feedback carries counts, validity, brand, last four). */
+function snapshotData(s: PaymentSnapshot): JsonObject {
+  return JSON.parse(JSON.stringify(s)) as JsonObject;
+}
