@@ -4,7 +4,10 @@
  * through tshark.
  */
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface PcapFrame {
   /** true when the capturing side sent the frame. */
@@ -51,4 +54,21 @@ export function tsharkFields(path: string, filter: string, fields: string[]): st
     .split('\n')
     .filter((l) => l.length > 0)
     .map((l) => l.split('\t'));
+}
+
+/**
+ * Writes the frames of a run to a temporary pcap and asserts that tshark decodes every one of them as
+ * LAPD with no malformed packet and no expert error.
+ */
+export function assertTsharkDecodesAll(frames: PcapFrame[], capturingSideIsNetwork: boolean, what: string): void {
+  const dir = mkdtempSync(join(tmpdir(), 'tonewall-isdn-pcap-'));
+  try {
+    const file = join(dir, 'lapd.pcap');
+    writeLapdPcap(file, frames, capturingSideIsNetwork);
+    assert.deepEqual(tsharkFields(file, '_ws.malformed || _ws.expert.severity >= "error"', ['frame.number']), [], `${what}: tshark found malformed frames`);
+    const all = tsharkFields(file, 'lapd', ['frame.number']);
+    assert.equal(all.length, frames.length, `${what}: tshark decoded ${all.length} of ${frames.length} frames as LAPD`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -1,7 +1,7 @@
 /**
  * The reverse: our network side (what the simulated card will run) against libpri 1.6 as the user
  * (CPE) side, Euro-ISDN E1 and NI-2 T1. D channel up, a call offered to libpri and answered, hang-up
- * both ways, a call placed by libpri to us.
+ * both ways, a call placed by libpri to us. tshark must decode every frame of each run.
  */
 import assert from 'node:assert/strict';
 import { systemClock } from '../../../hw/base/clock';
@@ -11,6 +11,7 @@ import { PriSpan } from '../../../controller/pstn/isdn/pri-span';
 import { SWITCH_VARIANTS, type SwitchVariantName } from '../../../controller/pstn/isdn/switch-variant';
 import { requirePeer } from '../../lib/dsp-peers';
 import { hasLibpri, LibpriPeer } from '../../lib/isdn-libpri';
+import { assertTsharkDecodesAll, hasTshark } from '../../lib/isdn-pcap';
 
 function once<T extends unknown[]>(emitter: { once(event: string, fn: (...args: T) => void): unknown }, event: string): Promise<T> {
   return new Promise((resolve) => emitter.once(event, (...args: T) => resolve(args)));
@@ -38,9 +39,12 @@ for (const [variant, libpriSwitch] of VARIANTS) {
       await up;
     });
 
-    afterEach(async () => {
+    afterEach(async function () {
       span?.stop();
       await peer?.close();
+      if (this.currentTest?.state === 'passed' && hasTshark()) {
+        assertTsharkDecodesAll(peer.frames.map((f) => ({ sent: f.from === 'us', frame: f.frame, atMs: f.atMs })), true, this.currentTest.title);
+      }
     });
 
     it('offers a call to libpri, which answers; we clear it with cause 16', async () => {

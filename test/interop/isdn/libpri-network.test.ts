@@ -4,9 +4,6 @@
  * LINUX_LAPD pcap that tshark must decode with no malformed packet.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { systemClock } from '../../../hw/base/clock';
 import { nullLogger } from '../../../hw/base/logger';
 import type { PstnCall, PstnRelease } from '../../../controller/pstn/types';
@@ -16,7 +13,7 @@ import { PriSpan } from '../../../controller/pstn/isdn/pri-span';
 import { SWITCH_VARIANTS } from '../../../controller/pstn/isdn/switch-variant';
 import { requirePeer } from '../../lib/dsp-peers';
 import { hasLibpri, LibpriPeer } from '../../lib/isdn-libpri';
-import { hasTshark, tsharkFields, writeLapdPcap } from '../../lib/isdn-pcap';
+import { assertTsharkDecodesAll, hasTshark } from '../../lib/isdn-pcap';
 
 function once<T extends unknown[]>(emitter: { once(event: string, fn: (...args: T) => void): unknown }, event: string): Promise<T> {
   return new Promise((resolve) => emitter.once(event, (...args: T) => resolve(args)));
@@ -38,7 +35,9 @@ describe('ISDN PRI interop: our user side against libpri as the network (Euro-IS
   afterEach(async function () {
     span?.stop();
     await peer?.close();
-    if (this.currentTest?.state === 'passed' && hasTshark()) checkPcap(peer, this.currentTest.title);
+    if (this.currentTest?.state === 'passed' && hasTshark()) {
+      assertTsharkDecodesAll(peer.frames.map((f) => ({ sent: f.from === 'us', frame: f.frame, atMs: f.atMs })), false, this.currentTest.title);
+    }
   });
 
   async function up(): Promise<void> {
@@ -208,18 +207,4 @@ async function waitForQ931(peer: LibpriPeer, from: number, type: Q931MessageType
     await new Promise((r) => setTimeout(r, 50));
   }
   return false;
-}
-
-function checkPcap(peer: LibpriPeer, title: string): void {
-  const dir = mkdtempSync(join(tmpdir(), 'tonewall-isdn-pcap-'));
-  try {
-    const file = join(dir, 'lapd.pcap');
-    writeLapdPcap(file, peer.frames.map((f) => ({ sent: f.from === 'us', frame: f.frame, atMs: f.atMs })), false);
-    const malformed = tsharkFields(file, '_ws.malformed || _ws.expert.severity >= "error"', ['frame.number']);
-    assert.deepEqual(malformed, [], `${title}: tshark found malformed frames`);
-    const all = tsharkFields(file, 'lapd', ['frame.number']);
-    assert.equal(all.length, peer.frames.length, `${title}: tshark decoded ${all.length} of ${peer.frames.length} frames as LAPD`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
