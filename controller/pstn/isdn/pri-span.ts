@@ -239,8 +239,14 @@ export class PriSpan extends TypedEmitter<PriSpanEvents> {
       this.sendGlobal('RESTART ACKNOWLEDGE', msg.ies.filter((ie) => ie.id === 'channel-id' || ie.id === 'restart-indicator'), true);
       this.emit('restarted', channels);
     } else if (msg.type === 'RESTART ACKNOWLEDGE') {
-      const channels = this.restartTimer?.channels ?? restartChannels(msg);
-      this.restartTimer?.handle.cancel();
+      // Only the acknowledgement of our own pending RESTART frees channels; a stray one is ignored.
+      if (!this.restartTimer) {
+        this.q931Counters.unknownCallRef++;
+        this.log.info('RESTART ACKNOWLEDGE without a RESTART pending; ignored', { span: this.opts.span });
+        return;
+      }
+      const channels = this.restartTimer.channels;
+      this.restartTimer.handle.cancel();
       this.restartTimer = undefined;
       this.channels.restarted(channels);
       this.emit('restart-acknowledged', channels);
@@ -336,6 +342,15 @@ export class PriSpan extends TypedEmitter<PriSpanEvents> {
       entry.bChannel = next;
       pri.info.channel = tdm(next);
     });
+    // A call that yielded its channel (glare) must get one in the first answer (ETSI EN 300 403 §5.1.2).
+    const needChannel = (): void => {
+      if (entry.bChannel !== undefined) return;
+      this.log.warn('answer to our SETUP assigns no channel after glare; clearing', { callRef });
+      q931.disconnect(CAUSE.mandatoryMissing);
+    };
+    q931.on('proceeding', needChannel);
+    q931.on('alerting', needChannel);
+    q931.on('connected', needChannel);
     q931.on('released', (_cause, _by, suspect) => {
       this.calls.delete(key);
       if (entry.bChannel === undefined) return;
