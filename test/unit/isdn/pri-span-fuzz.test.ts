@@ -20,6 +20,9 @@ describe('PRI span against a peer sending arbitrary Q.931 sequences (property)',
       const ies: fc.Arbitrary<Q931Ie[]> = fc.subarray([
         { id: 'bearer-capability', capability: 0, modeRate: 0x90, layer1: 3 },
         { id: 'channel-id', exclusive: true, selection: 'indicated', channels: [1], dChannel: false },
+        { id: 'channel-id', exclusive: false, selection: 'indicated', channels: [2], dChannel: false },
+        { id: 'restart-indicator', restartClass: 0 },
+        { id: 'progress', location: 2, description: 8 },
         { id: 'cause', location: 2, value: 16, diagnostics: Buffer.alloc(0) },
         { id: 'call-state', value: 0 },
         { id: 'called-number', typeOfNumber: 0, numberingPlan: 1, digits: '100' },
@@ -97,7 +100,7 @@ describe('PRI span against a peer sending arbitrary Q.931 sequences (property)',
           assert.ok(calls.every((c) => c.state === 'null'));
           span.stop();
         }),
-        { seed: 9312, numRuns: 3000 },
+        { seed: 9312, numRuns: 5000 },
       );
     });
   }
