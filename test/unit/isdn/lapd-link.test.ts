@@ -244,4 +244,37 @@ describe('Q.921 LAPD data link (point-to-point, TEI 0)', () => {
       { seed: 5921, numRuns: 300 },
     );
   });
+
+  it('property: any sequence of frames from the peer (valid or not) never throws, and stop() leaves no timer', () => {
+    const frame = fc.oneof(
+      fc.uint8Array({ maxLength: 8 }).map((a) => Buffer.from(a)),
+      fc
+        .record({
+          cr: fc.constantFrom(0 as const, 1 as const),
+          control: fc.oneof(
+            fc.record({ format: fc.constant('I' as const), ns: fc.nat(127), nr: fc.nat(127), p: fc.boolean() }),
+            fc.record({ format: fc.constant('S' as const), kind: fc.constantFrom('RR' as const, 'RNR' as const, 'REJ' as const), nr: fc.nat(127), pf: fc.boolean() }),
+            fc.record({ format: fc.constant('U' as const), kind: fc.constantFrom('SABME' as const, 'DM' as const, 'DISC' as const, 'UA' as const, 'FRMR' as const, 'UI' as const), pf: fc.boolean() }),
+          ),
+        })
+        .map(({ cr, control }) => encodeLapdFrame({ sapi: 0, cr, tei: 0, control: { ...control }, info: control.format === 'I' ? Buffer.from('x') : Buffer.alloc(0) })),
+    );
+    fc.assert(
+      fc.property(fc.constantFrom<LapdRole>('user', 'network'), fc.array(fc.tuple(frame, fc.constantFrom(0, 0, 700, 3000)), { maxLength: 40 }), (role, script) => {
+        const clock = new ManualClock();
+        const link = new LapdLink({ role, clock, log: nullLogger, sendFrame: () => undefined });
+        link.on('released', () => undefined);
+        link.establish();
+        for (const [bytes, ms] of script) {
+          link.receive(bytes);
+          if (link.isEstablished) link.send(Buffer.from('q'));
+          clock.advance(ms);
+        }
+        link.stop();
+        assert.equal(link.state, 'tei-assigned');
+        assert.equal(clock.pending, 0);
+      }),
+      { seed: 9213, numRuns: 5000 },
+    );
+  });
 });
