@@ -195,6 +195,37 @@ describe('ISDN PRI interop: D-channel loss and recovery against libpri (Euro-ISD
   });
 });
 
+describe('ISDN PRI interop: our user side against libpri as the network (NI-2 T1)', function () {
+  this.timeout(30_000);
+
+  it('restarts all channels on link up (acknowledged by libpri), answers a call, libpri hangs up', async function () {
+    requirePeer(this, hasLibpri(), 'libpri-dev and gcc');
+    const peer = new LibpriPeer('network', 'ni2');
+    const span = new PriSpan({ span: 1, side: 'user', variant: SWITCH_VARIANTS.ni2, clock: systemClock, log: nullLogger, sendFrame: (f) => peer.send(f) });
+    peer.onFrame = (f) => span.receiveFrame(f);
+    try {
+      const acked = once<[number[] | 'all']>(span, 'restart-acknowledged');
+      span.start();
+      await peer.waitFor(/^dchan_up$/);
+      assert.deepEqual(await acked, ['all']);
+      const offered = once<[PstnCall]>(span, 'incoming');
+      peer.command('call 7 2125551234 9735550000 -');
+      const [call] = await offered;
+      assert.deepEqual([call.info.channel, call.info.calledNumber, call.info.callerNumber], [7, '2125551234', '9735550000']);
+      await call.answer();
+      await peer.waitFor(/^answer 7$/);
+      const released = once<[PstnRelease]>(call, 'released');
+      peer.command('hangup 16');
+      const [rel] = await released;
+      assert.deepEqual([rel.by, rel.q850], ['pstn', 16]);
+      if (hasTshark()) assertTsharkDecodesAll(peer.frames.map((f) => ({ sent: f.from === 'us', frame: f.frame, atMs: f.atMs })), false, 'NI-2 run');
+    } finally {
+      span.stop();
+      await peer.close();
+    }
+  });
+});
+
 /** Resolves when libpri has sent a Q.931 message of `type` after frame index `from`. */
 async function waitForQ931(peer: LibpriPeer, from: number, type: Q931MessageType): Promise<boolean> {
   for (let i = 0; i < 100; i++) {
