@@ -8,6 +8,32 @@ import { TypedEmitter } from '../../../hw/base/typed-emitter';
 import type { PstnCall, PstnCallEvents, PstnCallInfo } from '../types';
 import type { Q931Call } from './q931-call';
 
+/** Q.850 names of the causes seen on basic calls, for release reasons in reports and logs. */
+const CAUSE_NAMES: Readonly<Record<number, string>> = {
+  1: 'unallocated number',
+  6: 'channel unacceptable',
+  16: 'normal call clearing',
+  17: 'user busy',
+  18: 'no user responding',
+  19: 'no answer from user',
+  21: 'call rejected',
+  27: 'destination out of order',
+  31: 'normal, unspecified',
+  34: 'no circuit/channel available',
+  41: 'temporary failure',
+  44: 'requested circuit/channel not available',
+  65: 'bearer capability not implemented',
+  81: 'invalid call reference value',
+  96: 'mandatory information element is missing',
+  100: 'invalid information element contents',
+  101: 'message not compatible with call state',
+  102: 'recovery on timer expiry',
+};
+
+export function causeReason(q850: number): string {
+  return `${CAUSE_NAMES[q850] ?? 'cause'} (Q.850 ${q850})`;
+}
+
 export class PriCall extends TypedEmitter<PstnCallEvents> implements PstnCall {
   private releasedWith: { cause: number; by: 'peer' | 'local' } | undefined;
 
@@ -20,7 +46,7 @@ export class PriCall extends TypedEmitter<PstnCallEvents> implements PstnCall {
     q931.on('connected', () => this.emit('answered'));
     q931.on('released', (cause, by) => {
       this.releasedWith = { cause, by };
-      this.emit('released', { by: by === 'peer' ? 'pstn' : 'local', q850: cause, reason: `Q.931 cause ${cause}` });
+      this.emit('released', { by: by === 'peer' ? 'pstn' : 'local', q850: cause, reason: causeReason(cause) });
     });
   }
 

@@ -77,7 +77,7 @@ describe('ISDN PRI interop: our user side against libpri as the network (Euro-IS
     const released = once<[PstnRelease]>(call, 'released');
     peer.command('hangup 16');
     const [rel] = await released;
-    assert.deepEqual(rel, { by: 'pstn', q850: 16, reason: 'Q.931 cause 16' });
+    assert.deepEqual(rel, { by: 'pstn', q850: 16, reason: 'normal call clearing (Q.850 16)' });
     await peer.waitFor(/^hangup(_ack)? /, at);
     assert.deepEqual(span.channelStates().find((c) => c.channel === 3), { channel: 3, state: 'idle' });
   });

@@ -48,7 +48,7 @@ describe('PRI span: our user side against our network side', () => {
     const hung = call.hangup(16, 'normal');
     p.flush();
     await hung;
-    assert.deepEqual(rel, [{ by: 'pstn', q850: 16, reason: 'Q.931 cause 16' }]);
+    assert.deepEqual(rel, [{ by: 'pstn', q850: 16, reason: 'normal call clearing (Q.850 16)' }]);
     assert.deepEqual(
       q931(p).map((m) => `${m.from[0]}:${m.msg.type}`),
       ['n:SETUP', 'u:CALL PROCEEDING', 'u:ALERTING', 'u:CONNECT', 'n:CONNECT ACKNOWLEDGE', 'u:DISCONNECT', 'n:RELEASE', 'u:RELEASE COMPLETE'],
