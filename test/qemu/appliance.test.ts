@@ -30,6 +30,31 @@ const REPO = resolve(__dirname, '../../..');
 const DEVICE = 'tw-qemu-0001';
 const TOOLS = ['qemu-system-aarch64', 'qemu-img', 'mmdebstrap', 'mke2fs', 'aarch64-linux-gnu-gcc', 'mosquitto', 'sipp'];
 
+/**
+ * In the guest: our sysfs backend over onoff on the virt board's PL061 (gpiochip512): line 0 as an
+ * output must read back what was written; line 3 (QEMU's power button) must show the pulse the
+ * host makes with QMP system_powerdown.
+ */
+const GPIO_PROBE_JS = `const { Gpio } = require('/opt/tonewall/node_modules/onoff');
+const { OnoffBackend } = require('/opt/tonewall/dist/hw/gpio/onoff-backend');
+const b = new OnoffBackend(Gpio, (n, e) => console.log('ERR', n, e.message));
+const out = b.open({ name: 'transfer-relay', line: 512, direction: 'out' });
+out.write(1); const r1 = out.read(); out.write(0); const r0 = out.read(); out.close();
+console.log('OUT', r1, r0);
+const btn = b.open({ name: 'button', line: 515, direction: 'in', edge: 'both' });
+btn.watch((v) => { console.log('EDGE', v); if (v === 0) { btn.close(); process.exit(0); } });
+console.log('WATCHING');
+setTimeout(() => { console.log('NO-EDGE'); process.exit(1); }, 90000);
+`;
+
+/** Runs the probe with the [Service] sandbox of tonewall.service: same user, groups, device and sysfs limits. */
+const GPIO_PROBE_SH = `set -eu
+args=()
+while IFS= read -r line; do args+=(-p "$line"); done < <(sed -n '/^\\[Service\\]/,/^\\[Install\\]/p' /etc/systemd/system/tonewall.service |
+  grep -E '^(User|Group|SupplementaryGroups|NoNewPrivileges|CapabilityBoundingSet|ProtectSystem|ProtectHome|PrivateTmp|DevicePolicy|DeviceAllow|ProtectKernelTunables|ReadWritePaths|ProtectKernelModules|ProtectKernelLogs|ProtectControlGroups|ProtectHostname|ProtectProc|ProcSubset|RestrictAddressFamilies|RestrictNamespaces|RestrictSUIDSGID|LockPersonality|SystemCallArchitectures|SystemCallFilter|UMask)=')
+exec systemd-run --quiet --wait --pipe --unit=tonewall-gpio-probe "\${args[@]}" /usr/bin/node /usr/local/lib/tonewall-test/gpio-probe.js
+`;
+
 interface Seen {
   topic: string;
   retain: boolean;
@@ -122,6 +147,9 @@ describe('QEMU: the arm64 appliance end to end', function () {
       mqtt: { url: `mqtt://10.0.2.2:${mosq.port}`, embeddedBroker: { enabled: false }, willDelayS: 2, sessionExpiryS: 10 },
     };
     writeFileSync(join(extra, 'etc/tonewall/config.json'), JSON.stringify(config, null, 2));
+    mkdirSync(join(extra, 'usr/local/lib/tonewall-test'), { recursive: true });
+    writeFileSync(join(extra, 'usr/local/lib/tonewall-test/gpio-probe.js'), GPIO_PROBE_JS);
+    writeFileSync(join(extra, 'usr/local/lib/tonewall-test/gpio-probe.sh'), GPIO_PROBE_SH);
     writeFileSync(
       join(extra, 'etc/systemd/system/serial-getty@ttyAMA0.service.d/autologin.conf'),
       '[Service]\nExecStart=\nExecStart=-/sbin/agetty --autologin root --noclear --keep-baud 115200 %I $TERM\n',
@@ -239,5 +267,38 @@ describe('QEMU: the arm64 appliance end to end', function () {
     sim = undefined;
     const down = await until('a new "card link down" in the journal', 120_000, async () => ((await count()) > before ? true : undefined));
     assert.equal(down, true);
+  });
+
+  it('with the card link down the watchdog is not fed: systemd restarts tonewall within WatchdogSec', async () => {
+    const before = await show('NRestarts');
+    const t0 = Date.now();
+    const after = await until('a watchdog restart', 180_000, async () => {
+      const s = await show('NRestarts,ActiveState');
+      return Number(s['NRestarts']) > Number(before['NRestarts']) ? s : undefined;
+    });
+    timed('card link lost to watchdog restart (WatchdogSec=20)', t0, 0);
+    assert.ok(Number(after['NRestarts']) > Number(before['NRestarts']));
+    const log = await guest?.run('journalctl --no-pager -o cat -u tonewall.service | grep -ci "watchdog timeout"');
+    assert.ok(Number(log?.out.trim().split('\n').pop()) > 0, 'systemd logged no watchdog timeout');
+  });
+
+  it('GPIO under the service sandbox: a PL061 output reads back, the QMP power button edge reaches the input', async () => {
+    await guest?.run('(bash /usr/local/lib/tonewall-test/gpio-probe.sh > /run/gpio-probe.out 2>&1; echo "RC=$?" >> /run/gpio-probe.out) < /dev/null & true');
+    const watching = await until('the probe to watch the button line', 120_000, async () => {
+      const r = await guest?.run('cat /run/gpio-probe.out');
+      if (r?.out.includes('RC=')) {
+        const diag = await guest?.run('systemctl status --no-pager tonewall-qemu-board.service | cat; systemd-detect-virt; ls -la /sys/bus/platform/drivers/gpio-keys/; cat /sys/kernel/debug/gpio 2>/dev/null | head -20');
+        throw new Error(`GPIO probe ended early:\n${r.out}\n--- diagnostics\n${diag?.out ?? ''}`);
+      }
+      return r?.out.includes('WATCHING') ? r.out : undefined;
+    });
+    assert.match(watching, /OUT 1 0/);
+    await guest?.qmp('system_powerdown');
+    const done = await until('the probe to see the edge', 60_000, async () => {
+      const r = await guest?.run('cat /run/gpio-probe.out');
+      return r?.out.includes('RC=') ? r.out : undefined;
+    });
+    assert.match(done, /EDGE 1[\s\S]*EDGE 0[\s\S]*RC=0/);
+    assert.ok(guest?.running, 'the power button must not power the guest off (gpio-keys unbound by tonewall-qemu-board.service)');
   });
 });

@@ -129,6 +129,29 @@ export class QemuGuest {
     }
   }
 
+  /** Sends one QMP command (after qmp_capabilities) on the QMP socket; resolves with its reply. */
+  qmp(command: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const s = connect(join(this.opts.workDir, 'qmp.sock'));
+      let text = '';
+      let sent = false;
+      const timer = setTimeout(() => (s.destroy(), reject(new Error(`QMP ${command}: no reply within 10 s (${text})`))), 10_000);
+      s.on('data', (d: Buffer) => {
+        text += d.toString('utf8');
+        if (!sent && text.includes('"QMP"')) {
+          sent = true;
+          s.write(`{"execute":"qmp_capabilities"}\n{"execute":"${command}"}\n`);
+        }
+        if ((text.match(/"return"/g) ?? []).length >= 2) {
+          clearTimeout(timer);
+          s.end();
+          resolve(text);
+        }
+      });
+      s.once('error', (e) => (clearTimeout(timer), reject(e)));
+    });
+  }
+
   /** Asks the guest to power off; kills QEMU if it has not exited within `timeoutMs`. */
   async stop(timeoutMs = 30_000): Promise<void> {
     const child = this.child;
