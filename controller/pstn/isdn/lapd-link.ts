@@ -137,9 +137,9 @@ export class LapdLink extends TypedEmitter<LapdLinkEvents> {
       return;
     }
     this.log.trace('rx', { frame: () => describeLapdFrame(frame) });
-    const input: LapdInput = frame.control.format === 'I' ? 'I' : frame.control.format === 'S' ? 'S' : frame.control.kind === 'XID' ? 'UI' : frame.control.kind;
-    if (frame.control.format === 'U' && frame.control.kind === 'XID') return;
-    this.dispatch(input, frame);
+    const c = frame.control;
+    if (c.format !== 'U') this.dispatch(c.format, frame);
+    else if (c.kind !== 'XID') this.dispatch(c.kind, frame); // XID: no parameter negotiation on a PRI (docs/isdn.md)
   }
 
   private dispatch(input: LapdInput, frame: LapdFrame | undefined): void {
