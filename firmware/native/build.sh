@@ -17,7 +17,7 @@ case "$ARCH" in
   arm64) export CC=aarch64-linux-gnu-gcc CXX=aarch64-linux-gnu-g++ LINK=aarch64-linux-gnu-gcc AR=aarch64-linux-gnu-ar ;;
   *) echo "build.sh: arch \"$ARCH\" is not x64 or arm64" >&2; exit 2 ;;
 esac
-rm -rf build
+rm -rf build build-tmp-napi-v*
 node "$PREGYP" rebuild package --target_arch="$ARCH" --nodedir=/usr --loglevel=warn >&2
 out=$(ls lib/binding/napi-v8-linux-"$ARCH"/tonewall_native.node)
 file "$out" | grep -q "$( [ "$ARCH" = arm64 ] && echo aarch64 || echo x86-64 )"

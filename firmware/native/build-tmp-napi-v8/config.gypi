@@ -433,6 +433,22 @@
     "module_path": "/work/main/firmware/native/lib/binding/napi-v8-linux-arm64",
     "napi_version": "9",
     "node_abi_napi": "napi",
-    "node_napi_label": "napi-v8"
+    "node_napi_label": "napi-v8",
+    "audit": "",
+    "global_prefix": "/usr",
+    "update_notifier": "",
+    "node_gyp": "/usr/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js",
+    "allow_scripts": "",
+    "user_agent": "npm/11.19.1 node/v20.20.2 linux x64 workspaces/false",
+    "fund": "",
+    "prefix": "/usr",
+    "npm_version": "11.19.1",
+    "init_module": "/root/.npm-init.js",
+    "globalconfig": "/usr/etc/npmrc",
+    "local_prefix": "/work/main",
+    "omit_lockfile_registry_resolved": "true",
+    "cache": "/root/.npm",
+    "userconfig": "/root/.npmrc",
+    "yes": ""
   }
 }
