@@ -1,1 +1,0 @@
-cmd_Release/obj.target/tonewall_native.node := aarch64-linux-gnu-gcc -o Release/obj.target/tonewall_native.node -shared -pthread -rdynamic -Wl,-z,relro,-z,now  -Wl,-soname=tonewall_native.node -Wl,--start-group Release/obj.target/tonewall_native/src/tonewall_native.o -Wl,--end-group 

@@ -1,1 +1,0 @@
-cmd_Release/tonewall_native.node := ln -f "Release/obj.target/tonewall_native.node" "Release/tonewall_native.node" 2>/dev/null || (rm -rf "Release/tonewall_native.node" && cp -af "Release/obj.target/tonewall_native.node" "Release/tonewall_native.node")
