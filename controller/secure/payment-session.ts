@@ -160,6 +160,9 @@ export class PaymentSession extends TypedEmitter<PaymentSessionEvents> {
     const p = this.o.policy;
     if (key.kind === 'digit') field.digit(key.value);
     else if (key.kind === p.clearKey) field.clear();
+    // An end key on a field with nothing in it is the caller's habit after a field that completed
+    // by itself ("…1111#", "1228#"): it is discarded, not judged as an empty entry and an attempt.
+    else if (key.kind === p.endKey && field.state === 'empty') this.discardedKeys++;
     else if (key.kind === p.endKey && field.accepts('end')) field.end();
     else this.discardedKeys++;
     this.afterFieldInput(field);

@@ -129,6 +129,19 @@ describe('secure: payment session state machine', () => {
     assert.equal(t.manager.status('s1').state, 'submitting');
   });
 
+  it('an end key after a field that completed by itself is discarded, not an empty entry or an attempt', () => {
+    const t = setup({ maxAttemptsPerField: 1 });
+    t.manager.start(request(), t.uplink);
+    t.press('c1', TEST_CARDS.visa + '#');
+    const s = t.manager.status('s1');
+    assert.equal(s.state, 'collecting');
+    assert.equal(s.field, 'expiry');
+    assert.deepEqual(s.fields[1], { field: 'expiry', count: 0, complete: false, valid: false });
+    assert.equal(s.discardedKeys, 1);
+    t.press('c1', t.expiry + '#' + CVV);
+    assert.equal(t.manager.status('s1').state, 'submitting');
+  });
+
   it('configurable keys: # clears and * ends when the policy says so', () => {
     const t = setup({ clearKey: 'hash', endKey: 'star' });
     t.manager.start(request({ fields: ['postcode'] }), t.uplink);
