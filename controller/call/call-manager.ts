@@ -50,11 +50,14 @@ export class CallManager {
     this.opts.card.on('pcm', this.onPcm);
   }
 
-  /** Stops taking calls and hangs up the ones in progress. */
-  stop(reason = 'shutdown'): void {
+  /** Stops taking calls and hangs up the ones in progress; resolves when their releases are done (at most `waitMs`). */
+  async stop(reason = 'shutdown', waitMs = 2000): Promise<void> {
     this.opts.trunk.off('incoming', this.onIncoming);
     this.opts.card.off('pcm', this.onPcm);
-    for (const call of [...this.calls.values()]) call.hangup(reason);
+    const released = Promise.all([...this.calls.values()].map((call) => call.hangup(reason)));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([released, new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+    clearTimeout(timer);
   }
 
   /** No new calls; calls in progress finish (DESIGN.md §6 drain). */

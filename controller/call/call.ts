@@ -75,6 +75,8 @@ export class Call {
   private leg: SipLeg | undefined;
   /** A 2xx arrived: the dialog exists and ends with BYE, not CANCEL. */
   private sipAnswered = false;
+  /** Settles when the releases this call started have finished (failures are logged, not thrown). */
+  private released: Promise<void> = Promise.resolve();
   private readonly log: Logger;
 
   constructor(private readonly opts: CallOptions) {
@@ -145,8 +147,10 @@ export class Call {
   }
 
   /** Ends the call from this side (shutdown, drain, fleet command). */
-  hangup(reason: string, q850 = 16): void {
+  /** Resolves once both legs' release requests (BYE/CANCEL sent, PSTN on-hook acknowledged) are done. */
+  hangup(reason: string, q850 = 16): Promise<void> {
     this.end('local', q850, reason);
+    return this.released;
   }
 
   private onSipAnswered(sdp: string): void {
@@ -182,13 +186,15 @@ export class Call {
     this.record.q850 = q850;
     this.record.endReason = reason;
     const leg = this.leg;
+    const pending: Promise<void>[] = [];
     if (by !== 'sip' && leg) {
-      if (this.sipAnswered) leg.hangup().catch((err: unknown) => this.log.warn('BYE failed', { callId: this.record.callId, err: errorMessage(err) }));
+      if (this.sipAnswered) pending.push(leg.hangup().catch((err: unknown) => this.log.warn('BYE failed', { callId: this.record.callId, err: errorMessage(err) })));
       else leg.cancel();
     }
     if (by !== 'pstn') {
-      this.opts.pstn.hangup(q850, reason).catch((err: unknown) => this.log.warn('PSTN release failed', { callId: this.record.callId, err: errorMessage(err) }));
+      pending.push(this.opts.pstn.hangup(q850, reason).catch((err: unknown) => this.log.warn('PSTN release failed', { callId: this.record.callId, err: errorMessage(err) })));
     }
+    this.released = Promise.all(pending).then(() => undefined);
     this.opts.media.close();
     this.record.endedMs = this.opts.now();
     this.transition('ended');

@@ -1,11 +1,27 @@
 /**
- * `tonewall run [--config F] [--mqtt-url URL] [--log-level L]`: the appliance daemon. Runs until
- * SIGINT/SIGTERM, then stops cleanly (calls hung up, `offline` published, database closed).
+ * `tonewall run [--config F] [--mqtt-url URL] [--log-level L]`: the appliance daemon (systemd's
+ * ExecStart). Runs until SIGINT/SIGTERM, then stops cleanly (calls hung up, `offline` published,
+ * database closed).
+ *
+ * The service protocol (DESIGN.md §7): the native addon is loaded (order in
+ * firmware/native/loader.ts), READY=1 goes out once the appliance has started, WATCHDOG=1 every
+ * WATCHDOG_USEC/2 only while the checks pass (event-loop lag, card link), STOPPING=1 on the signal.
+ * Outside systemd (no NOTIFY_SOCKET) the notifier does nothing.
  */
 import { parseArgs } from 'node:util';
+import { systemClock } from '../../../hw/base/clock';
+import { errorMessage } from '../../../hw/base/errors';
+import { loadNativeAddon } from '../../../firmware/native/loader';
 import { ConfigError, loadConfig } from '../../config/load';
 import { Appliance } from '../appliance';
+import { SystemdNotifier } from '../notify';
 import { rootLogger, waitForSignal } from '../runtime';
+import { EventLoopLagProbe, predicateCheck, Watchdog } from '../watchdog';
+
+/** The card link may take this long to come up after start before its absence counts as unhealthy. */
+const CARD_LINK_GRACE_MS = 60_000;
+/** The event loop may lag this much (GC, emulation) before the watchdog ping is withheld. */
+const MAX_LOOP_LAG_MS = 5_000;
 
 export const RUN_OPTIONS = {
   config: { type: 'string', short: 'c' },
@@ -36,14 +52,36 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   }
   const log = rootLogger(config);
+  const notifier = new SystemdNotifier({ log, native: loadNativeAddon() });
+  log.info('service protocol', { ...notifier.health(), arch: process.arch });
   const app = new Appliance({ config, log });
+  const startedMs = systemClock.monotonicMs();
   try {
     await app.start();
-  } catch {
+  } catch (err) {
+    notifier.status(`start-up failed: ${errorMessage(err)}`);
     return 1;
   }
+  const lag = new EventLoopLagProbe(systemClock, 500);
+  lag.start();
+  const watchdog = new Watchdog({
+    notifier,
+    clock: systemClock,
+    log,
+    checks: [
+      lag.check(MAX_LOOP_LAG_MS),
+      predicateCheck('card-link', () => app.card?.state === 'up' || (app.card?.info === undefined && systemClock.monotonicMs() - startedMs < CARD_LINK_GRACE_MS), 'card link is not up'),
+    ],
+  });
+  watchdog.on('health', (h) => notifier.status(h.healthy ? 'running: healthy' : `unhealthy: ${h.failing.map((f) => f.name).join(', ')}`));
+  notifier.ready('running');
+  watchdog.start();
+
   const sig = await waitForSignal();
   log.info('stopping', { signal: sig });
+  notifier.stopping(`stopping on ${sig}`);
+  watchdog.stop();
+  lag.stop();
   await app.stop(sig === 'SIGTERM' ? 'shutdown' : 'interrupted');
   return 0;
 }

@@ -55,7 +55,7 @@ describe('appliance: systemd/tonewall.service', () => {
     const watchdogS = Number(value(unit, 'Service', 'WatchdogSec'));
     assert.ok(watchdogS >= 5 && watchdogS <= 60, `WatchdogSec ${watchdogS} s outside 5..60 s`);
     assert.match(value(unit, 'Service', 'NotifyAccess') ?? '', /^(main|all)$/);
-    assert.match(value(unit, 'Service', 'ExecStart') ?? '', /service\/main\.js --config \/etc\/tonewall\/config\.json$/);
+    assert.match(value(unit, 'Service', 'ExecStart') ?? '', /dist\/controller\/app\/cli\.js run --config \/etc\/tonewall\/config\.json$/);
   });
 
   it('restarts on failure, within start limits', () => {
