@@ -4,7 +4,8 @@
  * configuration; each part gets its slice (STYLE.md).
  *
  * Start: store (close calls a crash left open) → MQTT (embedded broker when configured) → fleet
- * reporter → payments (processor connector) → simulated card (demo) → card driver → PSTN trunk → SIP user agent (+ demo contact
+ * reporter → payments (processor connector) → simulated card (demo) → card driver → PSTN trunks
+ * (analog FXO ports and ISDN PRI spans, whichever the card's hello lists) → SIP user agent (+ demo contact
  * center) → call manager.
  * Stop: call manager hangs up calls → SIP (BYE/CANCEL go out) → PSTN → card → simulator →
  * reporter publishes `offline` → broker → database closed.
@@ -26,6 +27,8 @@ import type { Config } from '../config/schema';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../fleet/embedded-broker';
 import { FleetReporter } from '../fleet/reporter';
 import { FxoTrunk } from '../pstn/analog/fxo-trunk';
+import { PriTrunk } from '../pstn/isdn/pri-trunk';
+import type { PstnTrunkEvents } from '../pstn/types';
 import { DemoContactCenter } from '../sip/demo-endpoint';
 import { SipUserAgent } from '../sip/api/user-agent';
 import { Store } from '../store/store';
@@ -61,6 +64,7 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
   sim: SimulatorHandle | undefined;
   card: SerialCard | undefined;
   trunk: FxoTrunk | undefined;
+  pri: PriTrunk | undefined;
   sip: SipUserAgent | undefined;
   demo: DemoContactCenter | undefined;
   calls: CallManager | undefined;
@@ -177,6 +181,16 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
     this.trunk = trunk;
     trunk.on('warning', (m) => this.log.warn(m));
     trunk.start();
+    // ISDN PRI spans, for cards whose hello lists spans: D-channel frames ride the card link.
+    const pri = new PriTrunk({ card, sendDchan: (span, data) => card.sendDchan(span, data), clock: this.clock, log: this.log.child('pri') });
+    this.pri = pri;
+    card.linkEvents.on('dchan', (span, data) => pri.receiveDchan(span, data));
+    pri.on('warning', (m) => this.log.warn(m));
+    pri.on('dchannel', (span, up) => this.log[up ? 'info' : 'warn'](`span ${span} D-channel ${up ? 'up' : 'down'}`));
+    pri.start();
+    const trunks = new TypedEmitter<PstnTrunkEvents>();
+    trunk.on('incoming', (call) => trunks.emit('incoming', call));
+    pri.on('incoming', (call) => trunks.emit('incoming', call));
     await card.start();
 
     if (c.sip.demoEndpoint.enabled) {
@@ -193,7 +207,7 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
     const recorder = storeCallRecorder({ store, fleet: reporter, log: this.log.child('call') });
     this.calls = new CallManager({
       card,
-      trunk,
+      trunk: trunks,
       sip,
       media: rtpMediaFactory({
         sip: c.sip,
@@ -232,7 +246,10 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
     await step('sip', () => this.sip?.stop());
     await step('demo endpoint', () => this.demo?.stop());
     await step('payments', () => this.payments?.stop());
-    await step('pstn', () => this.trunk?.stop());
+    await step('pstn', () => {
+      this.trunk?.stop();
+      this.pri?.stop();
+    });
     await step('card', () => this.card?.stop());
     await step('simulator', () => this.sim?.stop());
     await step('fleet', () => this.reporter?.stop('shutdown'));
