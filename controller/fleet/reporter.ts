@@ -10,6 +10,11 @@
  * guard, and sets the MQTT 5 properties (contentType application/json, payloadFormatIndicator,
  * user property schema=…, message expiry for call snapshots).
  *
+ * Commands (rpc/): with a handler attached (`attachRpc`), every CONNACK subscribes QoS 1 to
+ * `rpc/req/+` (also when the session is resumed: a session from before the handler had none) and
+ * each request is handed over with its MQTT 5 response topic and correlation data; replies go out
+ * through `publishRpcReply` (same single publish path).
+ *
  * Consumers' rule (docs/mqtt/topics.md): ignore an `offline` whose `conn` is lower than that of the
  * last `online` seen; dedupe events by `id`.
  */
@@ -27,7 +32,8 @@ import { MqttConnection, type MqttConnectFn } from './connection';
 import { EnvelopeSource } from './envelope';
 import { OutboxPump } from './outbox-pump';
 import { PublishGuard } from './publish-guard';
-import { type CallSnapshotBody, type DeviceTopic, type DeviceTopics, type InfoBody, type StatusBody, absoluteTopic, callTopic, topicPolicy } from './topics';
+import type { RpcInbound, RpcReplyBody } from './rpc/types';
+import { type CallSnapshotBody, type DeviceTopic, type DeviceTopics, type InfoBody, type StatusBody, type StatusReason, absoluteTopic, callTopic, topicPolicy } from './topics';
 
 export const CONN_COUNTER_KEY = 'mqtt.conn';
 /** Acked outbox rows are pruned at most this often (each prune is a durable write). */
@@ -97,6 +103,8 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
   private sessions = 0;
   private published = 0;
   private publishErrors = 0;
+  private sessionReason: StatusReason = 'startup';
+  private rpcHandler: ((req: RpcInbound) => void) | undefined;
 
   constructor(private readonly opts: FleetReporterOptions) {
     super();
@@ -128,7 +136,51 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
       this.pump.onDisconnected();
       this.emit('disconnected', d);
     });
-    this.connection.on('message', (topic, payload, packet) => this.emit('message', topic, payload, packet));
+    this.connection.on('message', (topic, payload, packet) => {
+      this.deliverRpc(topic, payload, packet);
+      this.emit('message', topic, payload, packet);
+    });
+  }
+
+  /**
+   * Hands every `rpc/req/{method}` request to `handler` (attach before start(); one handler).
+   * The subscription is made on every CONNACK.
+   */
+  attachRpc(handler: (req: RpcInbound) => void): void {
+    if (this.rpcHandler) throw new TonewallError('EFLEET_RPC', 'an rpc handler is already attached');
+    this.rpcHandler = handler;
+    const client = this.connection.activeClient;
+    if (client) this.subscribeRpc(client);
+  }
+
+  /** `${root}/${dev}/rpc/res/`: replies may only go under it. */
+  get rpcResponsePrefix(): string {
+    return this.topic('rpc/res/');
+  }
+
+  /**
+   * Publishes a command reply (QoS 1, not retained, message expiry `expiryS`, the request's
+   * correlation data) to `responseTopic`, which must be under rpcResponsePrefix. Resolves on PUBACK;
+   * rejects EFLEET_OFFLINE when not connected, EFLEET_RPC for a topic outside the prefix.
+   */
+  async publishRpcReply(responseTopic: string, body: RpcReplyBody, correlationData: Buffer | undefined, expiryS: number): Promise<void> {
+    const prefix = this.rpcResponsePrefix;
+    if (!responseTopic.startsWith(prefix) || responseTopic.length === prefix.length) {
+      throw new TonewallError('EFLEET_RPC', `reply topic is not under ${prefix}`);
+    }
+    const client = this.connection.activeClient;
+    if (!client) throw new TonewallError('EFLEET_OFFLINE', `reply to request "${body.reqId}" not sent: not connected`);
+    const rel = `rpc/res/${responseTopic.slice(prefix.length)}` as const;
+    await this.publish(client, rel, body, { messageExpiryS: expiryS, correlationData });
+  }
+
+  /** Republishes status online, info and the call snapshots (`_fleet/rebirth`, rpc `rebirth`). */
+  async rebirth(): Promise<void> {
+    const client = this.connection.activeClient;
+    if (!client) throw new TonewallError('EFLEET_OFFLINE', 'rebirth: not connected');
+    await this.publish(client, 'status', this.statusBody('online', this.sessionReason));
+    await this.publish(client, 'info', this.opts.info());
+    for (const [callId, snap] of this.snapshots) await this.publish(client, callTopic(callId), snap, { messageExpiryS: this.opts.mqtt.callSnapshotExpiryS });
   }
 
   /** Absolute topic for a relative one under this device. */
@@ -226,6 +278,8 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
   private onConnected(client: MqttClient, conn: number, sessionPresent: boolean): void {
     this.sessions++;
     const reason = this.sessions === 1 ? 'startup' : 'reconnect';
+    this.sessionReason = reason;
+    if (this.rpcHandler) this.subscribeRpc(client);
     const fail = (what: string) => (err: unknown) => this.log.warn(`publishing ${what} failed`, { err: errorMessage(err) });
     // Written to the socket in this order: status, info, snapshots, then events.
     this.publish(client, 'status', this.statusBody('online', reason)).catch(fail('status'));
@@ -257,12 +311,31 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
     return this.publish(client, ev.topic as `events/${string}`, body);
   }
 
+  private subscribeRpc(client: MqttClient): void {
+    const filter = this.topic('rpc/req/+');
+    client.subscribe(filter, { qos: 1 }, (err, granted) => {
+      const code = granted?.[0]?.qos;
+      if (err) this.log.warn('rpc subscription failed', { filter, err: errorMessage(err) });
+      else if (code !== 0 && code !== 1) this.log.warn('rpc subscription refused by the broker', { filter, code });
+    });
+  }
+
+  private deliverRpc(topic: string, payload: Buffer, packet: IPublishPacket): void {
+    const prefix = this.topic('rpc/req/');
+    if (!this.rpcHandler || !topic.startsWith(prefix)) return;
+    const method = topic.slice(prefix.length);
+    if (method === '' || method.includes('/')) return;
+    const props = packet.properties;
+    const cd = props?.correlationData;
+    this.rpcHandler({ method, payload, responseTopic: props?.responseTopic, correlationData: cd === undefined ? undefined : Buffer.from(cd) });
+  }
+
   private statusBody(state: 'online' | 'offline', reason: StatusBody['reason']): StatusBody {
     return { state, reason, fw: this.opts.firmware?.version ?? '0.0.0', slot: this.opts.firmware?.slot ?? 'A' };
   }
 
   /** The single publish path: envelope, guard, MQTT 5 properties. Resolves on PUBACK. */
-  private async publish<T extends DeviceTopic>(client: MqttClient, rel: T, body: DeviceTopics[T], extra: { messageExpiryS?: number } = {}): Promise<void> {
+  private async publish<T extends DeviceTopic>(client: MqttClient, rel: T, body: DeviceTopics[T], extra: { messageExpiryS?: number; correlationData?: Buffer } = {}): Promise<void> {
     const topic = this.topic(rel);
     const payload = this.env.wrap(body);
     this.guard.check(topic, payload);
@@ -274,6 +347,7 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
         payloadFormatIndicator: true,
         userProperties: { schema: policy.schema },
         ...(extra.messageExpiryS !== undefined ? { messageExpiryInterval: extra.messageExpiryS } : {}),
+        ...(extra.correlationData !== undefined ? { correlationData: extra.correlationData } : {}),
       };
     }
     await this.send(client, topic, JSON.stringify(payload), opts);

@@ -8,6 +8,7 @@
  */
 import { TonewallError } from '../../hw/base/errors';
 import type { JsonObject } from '../store/json';
+import type { RpcReplyBody } from './rpc/types';
 
 export type StatusState = 'online' | 'offline';
 /** startup: first connect of this process; reconnect: any later one; lwt: the last will. */
@@ -67,6 +68,8 @@ export interface DeviceTopics {
   info: InfoBody;
   [callTopic: `calls/${string}`]: CallSnapshotBody;
   [eventTopic: `events/${string}`]: EventBody;
+  /** Command replies (QoS 1, not retained, message expiry; docs/mqtt/rpc.md). */
+  [rpcResTopic: `rpc/res/${string}`]: RpcReplyBody;
 }
 export type DeviceTopic = keyof DeviceTopics;
 
@@ -82,6 +85,7 @@ export function topicPolicy(topic: DeviceTopic): TopicPolicy {
   if (topic === 'status') return { qos: 1, retain: true, schema: 'status@1' };
   if (topic === 'info') return { qos: 1, retain: true, schema: 'info@1' };
   if (topic.startsWith('calls/')) return { qos: 1, retain: true, schema: 'call@1' };
+  if (topic.startsWith('rpc/res/')) return { qos: 1, retain: false, schema: 'rpc-reply@1' };
   return { qos: 1, retain: false, schema: 'event@1' };
 }
 
