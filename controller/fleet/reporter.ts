@@ -85,6 +85,8 @@ export interface FleetReporterEvents {
   disconnected: [{ conn: number; reason: string }];
   'event-acked': [{ seq: number; id: string; historical: boolean }];
   message: [topic: string, payload: Buffer, packet: IPublishPacket];
+  /** The broker granted the `rpc/req/+` subscription of this session. */
+  'rpc-subscribed': [{ filter: string; conn: number }];
 }
 
 export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
@@ -317,6 +319,7 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
       const code = granted?.[0]?.qos;
       if (err) this.log.warn('rpc subscription failed', { filter, err: errorMessage(err) });
       else if (code !== 0 && code !== 1) this.log.warn('rpc subscription refused by the broker', { filter, code });
+      else this.emit('rpc-subscribed', { filter, conn: this.env.conn });
     });
   }
 
