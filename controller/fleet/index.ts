@@ -7,3 +7,4 @@ export * from './topics';
 export type { Envelope, Enveloped } from './envelope';
 export { PublishGuard } from './publish-guard';
 export { backoffDelayMs } from './backoff';
+export { createFleetRpc, RpcServer, callRpc, registerBuiltins, canonicalRequest, signRequest, type FleetRpcOptions, type RpcMethod, type RpcOutcome, type RpcContext, type RpcReplyBody, type RpcReply, type CallRpcOptions } from './rpc';
