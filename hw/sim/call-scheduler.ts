@@ -57,7 +57,7 @@ export class CallScheduler {
   }
 
   private placeWhenIdle(script: CallScript): void {
-    if (this.card.isPortIdle(script.port)) this.place(script);
+    if (this.card.canPlace(script)) this.place(script);
     else this.after(BUSY_RETRY_MS, () => this.placeWhenIdle(script));
   }
 

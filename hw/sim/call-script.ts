@@ -50,7 +50,12 @@ const cadence = z.union([
 
 export const callScriptSchema = z
   .object({
-    port: z.number().int().min(1).max(64),
+    /** Analog card: the port the call rings on (default 1). */
+    port: z.number().int().min(1).max(64).default(1),
+    /** PRI card: the span the SETUP goes out on (default 1). */
+    span: z.number().int().min(1).max(8).optional(),
+    /** PRI card: the called party number in the SETUP (the number the caller dialled). */
+    called: z.string().regex(/^[0-9]{0,20}$/, 'expected up to 20 digits').optional(),
     callerNumber: z.string().regex(/^\+?[0-9]{0,20}$/, 'expected up to 20 digits, optionally with a leading +'),
     callerName: z.string().max(15).default(''),
     ringCadence: cadence.default('us'),

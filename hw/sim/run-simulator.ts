@@ -78,7 +78,8 @@ export async function runSimulator(options: RunSimulatorOptions): Promise<Simula
 
 function demoOptions(card: SimCard, d: RunSimulatorOptions['demo']): DemoScheduleOptions {
   return {
-    ports: card.info.ports.map((p) => p.port),
+    // A PRI card's demo calls go to its spans (the scheduler's "port" is the span there).
+    ports: card.info.ports.length > 0 ? card.info.ports.map((p) => p.port) : card.info.spans.map((s) => s.span),
     intervalMs: d?.intervalMs ?? 15000,
     callDurationMs: d?.callDurationMs ?? 8000,
     callerNumber: d?.callerNumber ?? '5551234567',

@@ -21,12 +21,15 @@ import { systemClock, type Clock, type TimerHandle } from '../base/clock';
 import { errorMessage, TonewallError } from '../base/errors';
 import type { Logger } from '../base/logger';
 import { TypedEmitter } from '../base/typed-emitter';
-import type { CardInfo, CompandingLaw, HookCommand, LineEvent } from '../card/types';
+import type { CardInfo, CompandingLaw, HookCommand, LineEvent, SpanAlarm } from '../card/types';
 import { PROTOCOL_VERSION_MAX, PROTOCOL_VERSION_MIN, type CommandStatus, type DecoderStats, type LinkMessage, type LinkMessageOf, type MessageType } from '../link';
-import { parseCallScript, type CallScriptInput } from './call-script';
+import { SWITCH_VARIANTS } from '../../controller/pstn/isdn/switch-variant';
+import { parseCallScript, type CallScript, type CallScriptInput } from './call-script';
 import type { CalleeScript, DisconnectSupervision, PstnCall, PstnCallState } from './pstn-call';
 import { SimLinkSession, type SimLinkState } from './sim-link-session';
 import { SimPorts } from './sim-ports';
+import { priModel, spanConfigProblem, type PriModel } from './sim-pri-models';
+import { SimPriSpan } from './sim-pri-span';
 import { DriftCorrectedTdmClock, type TdmClock } from './tdm-clock';
 import { readWavFile } from './wav-file';
 
@@ -37,7 +40,10 @@ export interface SimCardOptions {
   clock?: Clock;
   /** The TDM clock pacing PCM (default: drift-corrected 10 ms ticks on `clock`). */
   tdmClock?: TdmClock;
+  /** 'e1-pri' or 't1-pri' selects a PRI card (sim-pri-models.ts); any other string names the 4-port FXO card. */
   model?: string;
+  /** PRI models: the network side's wait before re-establishing the D channel, ms (default 1000). */
+  establishRetryMs?: number;
   firmwareVersion?: string;
   serial?: string;
   portCount?: number;
@@ -68,6 +74,8 @@ export interface SimCardEvents {
   'caller-hung-up': [call: PstnCall];
   'call-ended': [call: PstnCall];
   'line-event': [event: LineEvent];
+  /** PRI: the network side's D channel of a span came up or went down. */
+  dchannel: [span: number, up: boolean];
   /** A hook command was executed (digits of a dial are not passed on). */
   command: [kind: HookCommand['kind'], port: number, status: CommandStatus];
 }
@@ -82,6 +90,9 @@ export class SimCard extends TypedEmitter<SimCardEvents> {
   private readonly clock: Clock;
   private readonly tdm: TdmClock;
   private readonly ports: SimPorts;
+  private readonly pri: PriModel | undefined;
+  /** The PRI spans (empty for the analog card), by span number. */
+  readonly spans = new Map<number, SimPriSpan>();
   private readonly link: SimLinkSession;
   private readonly pendingResults = new Set<TimerHandle>();
   private countersTimer: TimerHandle | undefined;
@@ -99,14 +110,36 @@ export class SimCard extends TypedEmitter<SimCardEvents> {
     this.tdm = opts.tdmClock ?? new DriftCorrectedTdmClock(this.clock);
     const sup = opts.supervision;
     this.ports = new SimPorts({
-      portCount: opts.portCount ?? 4,
-      law: opts.law ?? 'ulaw',
+      portCount: priModel(opts.model) ? 0 : (opts.portCount ?? 4),
+      law: opts.law ?? priModel(opts.model)?.law ?? 'ulaw',
       supervision: (port) => (typeof sup === 'string' ? sup : (sup?.[port] ?? 'loop-current-drop')),
       callee: opts.callee,
       seed: opts.seed ?? 1,
       loadWav: opts.loadWav ?? readWavFile,
       onCallState: (call, state) => this.onCallState(call, state),
     });
+    this.pri = priModel(opts.model);
+    for (const span of this.pri?.spans ?? []) {
+      this.spans.set(
+        span.span,
+        new SimPriSpan({
+          span,
+          variant: this.pri?.variant ?? SWITCH_VARIANTS.etsi,
+          law: this.law,
+          clock: this.clock,
+          log: this.log,
+          sendFrame: (data) => {
+            if (this.link.state === 'ready') this.send({ type: 'dchan', span: span.span, data });
+          },
+          ...(opts.callee ? { callee: opts.callee } : {}),
+          seed: (opts.seed ?? 1) + 31 * span.span,
+          loadWav: opts.loadWav ?? readWavFile,
+          onCallState: (call, state) => this.onCallState(call, state),
+          onDchannel: (up) => this.emit('dchannel', span.span, up),
+          ...(opts.establishRetryMs !== undefined ? { establishRetryMs: opts.establishRetryMs } : {}),
+        }),
+      );
+    }
     this.link = new SimLinkSession({ clock: this.clock, log: this.log, keepaliveMs: opts.keepaliveMs ?? 1000, keepaliveMissLimit: opts.keepaliveMissLimit ?? 3 });
     this.link.on('message', (m) => this.onMessage(m));
     this.link.on('lost', () => this.emit('host-lost'));
@@ -123,14 +156,19 @@ export class SimCard extends TypedEmitter<SimCardEvents> {
 
   get info(): CardInfo {
     return {
-      model: this.opts.model ?? 'TW-FXO4-SIM',
+      model: this.pri?.helloModel ?? this.opts.model ?? 'TW-FXO4-SIM',
       firmwareVersion: this.opts.firmwareVersion ?? '1.0.0-sim',
       serial: this.opts.serial ?? 'SIM0000001',
       protocolVersion: this.protocolVersion,
-      law: this.opts.law ?? 'ulaw',
+      law: this.law,
       ports: this.ports.infos,
-      spans: [],
+      spans: [...this.spans.values()].map((s) => s.info),
     };
+  }
+
+  /** The card's companding law: the option, else the model's (E1 A-law, T1 and analog µ-law). */
+  get law(): CompandingLaw {
+    return this.opts.law ?? this.pri?.law ?? 'ulaw';
   }
 
   /** Link counters: frames sent, hosts lost, unexpected messages, dropped host PCM, playout. */
@@ -150,6 +188,7 @@ export class SimCard extends TypedEmitter<SimCardEvents> {
     this.running = true;
     this.tdm.start(() => this.onTick());
     this.link.start();
+    for (const s of this.spans.values()) s.start();
     // docs/card-link.md §3.5: a counters report every 10 s (and on counters-request).
     this.countersTimer = this.clock.setInterval(() => {
       if (this.link.state === 'ready') this.sendCounters();
@@ -165,6 +204,7 @@ export class SimCard extends TypedEmitter<SimCardEvents> {
     this.countersTimer = undefined;
     this.link.stop('simulator stopped');
     this.ports.reset();
+    for (const s of this.spans.values()) s.stop();
   }
 
   /** Takes a host byte stream (socket, pty bridge); replaces any previous one. */
@@ -178,6 +218,7 @@ export class SimCard extends TypedEmitter<SimCardEvents> {
   /** Starts a scripted inbound call now. Throws SIM_PORT_BUSY when the port is not idle. */
   placeCall(input: CallScriptInput): PstnCall {
     const script = parseCallScript(input);
+    if (this.pri) return this.placePriCall(script);
     const call = this.ports.placeCall(script);
     if (!call) throw new TonewallError('SIM_PORT_BUSY', `port ${script.port} is not idle (or not in 1..${this.ports.infos.length}); a call needs an idle on-hook port`);
     const keys = script.audio.reduce((n, a) => n + ('keys' in a ? a.keys.length : 0), 0);
@@ -185,8 +226,50 @@ export class SimCard extends TypedEmitter<SimCardEvents> {
     return call;
   }
 
+  /** Analog: the port is on-hook with no call. PRI (port = span): the D channel is up and a B channel free. */
   isPortIdle(port: number): boolean {
+    if (this.pri) return this.spans.get(port)?.canPlaceCall ?? false;
     return this.ports.isIdle(port);
+  }
+
+  /** Whether a script's call can start now (its port, or on a PRI card its span). */
+  canPlace(script: CallScript): boolean {
+    return this.isPortIdle(this.pri ? (script.span ?? script.port) : script.port);
+  }
+
+  /** PRI: the TDM channel a call's audio travels on; undefined for the analog card or an ended call. */
+  channelOf(call: PstnCall): number | undefined {
+    for (const s of this.spans.values()) {
+      const ch = s.channelOf(call);
+      if (ch !== undefined) return ch;
+    }
+    return undefined;
+  }
+
+  private spanOfChannel(channel: number): SimPriSpan | undefined {
+    for (const s of this.spans.values()) if (channel >= s.info.firstChannel && channel < s.info.firstChannel + s.info.channels) return s;
+    return undefined;
+  }
+
+  private placePriCall(script: CallScript): PstnCall {
+    const spanNo = script.span ?? script.port;
+    const call = this.spans.get(spanNo)?.placeCall(script);
+    if (!call) throw new TonewallError('SIM_PORT_BUSY', `span ${spanNo} cannot take a call now (needs a span in 1..${this.spans.size} with its D channel up and a free B channel)`);
+    const keys = script.audio.reduce((n, a) => n + ('keys' in a ? a.keys.length : 0), 0);
+    this.log.info('call placed', { callId: call.id, span: spanNo, keypresses: keys });
+    return call;
+  }
+
+  /**
+   * Span alarms (fault injection): LOS, LOF or AIS take layer 1 down (no D-channel frames either way,
+   * the network's data link released); an empty list clears them. Sent to the host as a span-alarm.
+   */
+  setSpanAlarms(span: number, alarms: SpanAlarm[]): void {
+    const s = this.spans.get(span);
+    if (!s) throw new TonewallError('SIM_NO_SPAN', `span ${span} does not exist (spans: ${[...this.spans.keys()].join(', ') || 'none'})`);
+    s.setLayer1(!alarms.some((a) => a === 'LOS' || a === 'LOF' || a === 'AIS'));
+    this.log.warn('span alarms', { span, alarms });
+    this.sendLineEvent({ kind: 'span-alarm', span, alarms: [...alarms] });
   }
 
   isOffHook(port: number): boolean {
@@ -220,6 +303,7 @@ export class SimCard extends TypedEmitter<SimCardEvents> {
     this.log.warn('card reset');
     this.cancelPendingResults();
     this.ports.reset();
+    for (const s of this.spans.values()) s.reset();
     this.link.restart();
     this.sendHello();
   }
@@ -267,12 +351,23 @@ export class SimCard extends TypedEmitter<SimCardEvents> {
       const found = this.ports.setCallerIdEvents(m.port, m.callerIdMode === 'card-decoded');
       this.result(m.requestId, found ? 'ok' : 'bad-port', found ? '' : `port ${m.port} not in 1..${this.ports.infos.length}`);
     },
-    'span-config': (m) => this.result(m.requestId, 'bad-argument', `span ${m.span}: this card has no spans (4 analog FXO ports)`),
+    'span-config': (m) => {
+      if (!this.pri) return this.result(m.requestId, 'bad-argument', `span ${m.span}: this card has no spans (4 analog FXO ports)`);
+      const problem = spanConfigProblem(this.spans.get(m.span)?.info, m);
+      this.result(m.requestId, problem ? 'bad-argument' : 'ok', problem);
+    },
     pcm: (m) => {
-      for (const c of m.chunks) this.ports.hostPcm(c.channel, c.data);
+      for (const c of m.chunks) {
+        if (this.pri) this.spanOfChannel(c.channel)?.hostPcm(c.channel, c.data);
+        else this.ports.hostPcm(c.channel, c.data);
+      }
     },
     'counters-request': () => this.sendCounters(),
-    dchan: () => this.unexpected('dchan'),
+    dchan: (m) => {
+      const s = this.spans.get(m.span);
+      if (s) s.receiveFrame(m.data);
+      else this.unexpected('dchan');
+    },
     'card-hello': () => this.unexpected('card-hello'),
     'line-event': () => this.unexpected('line-event'),
     'cas-bits': () => this.unexpected('cas-bits'),
@@ -288,7 +383,8 @@ export class SimCard extends TypedEmitter<SimCardEvents> {
   private sendCounters(): void {
     const s = this.link.rxStats;
     const p = this.ports.playoutCounters;
-    this.send({ type: 'counters', spans: [], linkRxCrcErrors: s.crcErrors, linkRxFramesLost: s.framesLost, pcmUnderruns: p.underruns, pcmOverruns: p.overruns });
+    const spans = [...this.spans.keys()].map((span) => ({ span, slips: 0, crcErrors: 0, framingErrors: 0, lineCodeViolations: 0 }));
+    this.send({ type: 'counters', spans, linkRxCrcErrors: s.crcErrors, linkRxFramesLost: s.framesLost, pcmUnderruns: p.underruns, pcmOverruns: p.overruns });
   }
 
   private onHookCommand(requestId: number, cmd: HookCommand): void {
@@ -325,6 +421,7 @@ export class SimCard extends TypedEmitter<SimCardEvents> {
 
   private onTick(): void {
     const { events, chunks } = this.ports.tick();
+    for (const s of this.spans.values()) chunks.push(...s.tick());
     for (const e of events) this.sendLineEvent(e);
     if (chunks.length > 0 && this.link.state === 'ready') this.send({ type: 'pcm', tdmSample: this.tdmSample, chunks });
     this.tdmSample = (this.tdmSample + 80) >>> 0;

@@ -1,0 +1,243 @@
+/**
+ * One ISDN PRI span of the simulated card, playing the NETWORK side: our own Q.931/Q.921 network
+ * side (controller/pstn/isdn PriSpan, side 'network') on the span's D-channel frames, and the far
+ * ends of the calls on its B channels with the same scripted-caller machinery as the analog lines
+ * (pstn-call.ts: speech, keys, hang-up), minus the analog signaling (ring and loop events are dropped).
+ *
+ *   scripted caller:  SETUP (exclusive channel, calling/called numbers) ─ host CONNECT ─▶ audio ─▶
+ *                     caller done: DISCONNECT cause 16 (normal clearing) ─▶ released
+ *   host SETUP:       CALL PROCEEDING + ALERTING, ringback in band, CONNECT after the callee's
+ *                     answerAfterMs, the callee's audio; the host's DISCONNECT ends it
+ *
+ * Audio: one 80-byte chunk per TDM tick (10 ms) on the call's TDM channel (pri-trunk.ts tdmChannelOf:
+ * E1 timeslots 1..15, 17..31 → span channels 1..30), companded in the span's law.
+ * Layer 1: `setLayer1(false)` (LOS) drops D-channel frames both ways and releases the data link.
+ */
+import type { CompandingLaw } from '../../controller/media/g711';
+import { PriSpan } from '../../controller/pstn/isdn/pri-span';
+import type { PriCall } from '../../controller/pstn/isdn/pri-call';
+import { tdmChannelOf } from '../../controller/pstn/isdn/pri-trunk';
+import type { SwitchVariant } from '../../controller/pstn/isdn/switch-variant';
+import type { Clock } from '../base/clock';
+import { errorMessage } from '../base/errors';
+import type { Logger } from '../base/logger';
+import type { SpanInfo } from '../card/types';
+import type { PcmChunk } from '../link/messages';
+import type { CallScript } from './call-script';
+import { PlayoutBuffer } from './playout-buffer';
+import { PstnCall, SAMPLES_PER_TICK, type CalleeScript, type PstnCallState } from './pstn-call';
+import { SeededRandom } from './seeded-random';
+
+/** Q.850 normal call clearing: the cause of every clearing the simulated network starts. */
+export const CAUSE_NORMAL_CLEARING = 16;
+
+/** Playout buffer toward each B channel's far end: 250 ms of audio. */
+const PLAYOUT_MAX_BYTES = 2000;
+
+export interface SimPriSpanOptions {
+  span: SpanInfo;
+  variant: SwitchVariant;
+  law: CompandingLaw;
+  clock: Clock;
+  log: Logger;
+  /** One D-channel frame toward the host (dropped by the card while its link is not ready). */
+  sendFrame: (frame: Buffer) => void;
+  callee?: CalleeScript;
+  seed: number;
+  loadWav: (path: string) => Int16Array;
+  onCallState: (call: PstnCall, state: PstnCallState) => void;
+  /** The network side's data link came up or went down. */
+  onDchannel?: (up: boolean) => void;
+  /** Passed to PriSpan (tests shorten LAPD timers and the establish retry). */
+  establishRetryMs?: number;
+}
+
+interface Leg {
+  call: PstnCall;
+  pri: PriCall;
+  playout: PlayoutBuffer;
+}
+
+export class SimPriSpan {
+  private priSpan: PriSpan;
+  private readonly legs = new Set<Leg>();
+  private layer1 = true;
+  private nextCallId = 1;
+  /** Host PCM for a channel with no connected call (counted, dropped). */
+  hostPcmDropped = 0;
+
+  constructor(private readonly opts: SimPriSpanOptions) {
+    this.priSpan = this.makeSpan();
+  }
+
+  get info(): SpanInfo {
+    return { ...this.opts.span };
+  }
+
+  get dchannelUp(): boolean {
+    return this.priSpan.dchannelUp;
+  }
+
+  get layer1Up(): boolean {
+    return this.layer1;
+  }
+
+  /** The network-side PriSpan (for tests: restart, counters, channel states). */
+  get network(): PriSpan {
+    return this.priSpan;
+  }
+
+  /** Whether a scripted call can start now: D channel up and a B channel free. */
+  get canPlaceCall(): boolean {
+    return this.priSpan.dchannelUp && this.priSpan.channelStates().some((c) => c.state === 'idle');
+  }
+
+  get playoutCounters(): { overruns: number; underruns: number } {
+    let overruns = 0;
+    let underruns = 0;
+    for (const l of this.legs) {
+      overruns += l.playout.overruns;
+      underruns += l.playout.underruns;
+    }
+    return { overruns, underruns };
+  }
+
+  start(): void {
+    this.priSpan.start();
+  }
+
+  stop(): void {
+    this.priSpan.stop();
+    for (const l of [...this.legs]) this.endLeg(l, () => l.call.reset());
+  }
+
+  /** Card reset: every call dropped, the D channel starts over. */
+  reset(): void {
+    this.stop();
+    this.priSpan = this.makeSpan();
+    this.priSpan.start();
+  }
+
+  /** One D-channel frame from the host; ignored while layer 1 is down. */
+  receiveFrame(frame: Uint8Array): void {
+    if (this.layer1) this.priSpan.receiveFrame(frame);
+  }
+
+  /** LOS injected (false) or cleared (true). */
+  setLayer1(up: boolean): void {
+    this.layer1 = up;
+    this.priSpan.setLayer1(up);
+  }
+
+  /** The TDM channel a call's audio travels on. */
+  channelOf(call: PstnCall): number | undefined {
+    for (const l of this.legs) if (l.call === call) return l.pri.info.channel;
+    return undefined;
+  }
+
+  /** Places a scripted call from the network (SETUP, exclusive channel); undefined when none can start. */
+  placeCall(script: CallScript): PstnCall | undefined {
+    if (!this.canPlaceCall) return undefined;
+    let pri: PriCall;
+    try {
+      pri = this.priSpan.placeCall({ called: script.called ?? '', calling: script.callerNumber, callingName: script.callerName });
+    } catch (err) {
+      this.opts.log.warn('scripted PRI call not placed', { span: this.opts.span.span, error: errorMessage(err) });
+      return undefined;
+    }
+    const id = this.nextCallId++;
+    const leg = this.addLeg(pri, 'inbound', script, new SeededRandom(script.seed ?? this.opts.seed + 7919 * id), id);
+    // The host answered: the caller's audio starts.
+    pri.on('answered', () => leg.call.hostOffHook());
+    return leg.call;
+  }
+
+  /** One TDM tick of every call: one chunk per B channel that carries audio. */
+  tick(): PcmChunk[] {
+    const chunks: PcmChunk[] = [];
+    for (const l of [...this.legs]) {
+      if (l.call.state === 'connected') {
+        const played = l.playout.take(SAMPLES_PER_TICK);
+        if (played) l.call.hostPcm(played);
+      }
+      const r = l.call.tick();
+      if (r.pcm) chunks.push({ channel: l.pri.info.channel, data: Buffer.from(r.pcm) });
+    }
+    return chunks;
+  }
+
+  /** Host audio for a TDM channel, queued for playout; false when dropped. */
+  hostPcm(channel: number, data: Uint8Array): boolean {
+    for (const l of this.legs) {
+      if (l.pri.info.channel === channel && l.call.state === 'connected') return l.playout.push(data);
+    }
+    this.hostPcmDropped++;
+    return false;
+  }
+
+  private makeSpan(): PriSpan {
+    const span = new PriSpan({
+      span: this.opts.span.span,
+      side: 'network',
+      variant: this.opts.variant,
+      clock: this.opts.clock,
+      log: this.opts.log,
+      sendFrame: (f) => {
+        if (this.layer1) this.opts.sendFrame(f);
+      },
+      toTdmChannel: (b) => tdmChannelOf(this.opts.span, b),
+      ...(this.opts.establishRetryMs !== undefined ? { establishRetryMs: this.opts.establishRetryMs } : {}),
+    });
+    span.on('incoming', (call) => this.onHostSetup(call as PriCall));
+    span.on('dchannel', (up) => this.opts.onDchannel?.(up));
+    span.on('warning', (m) => this.opts.log.warn('network side warning', { span: this.opts.span.span, message: m }));
+    return span;
+  }
+
+  /** The host placed a call: the scripted callee answers it. */
+  private onHostSetup(pri: PriCall): void {
+    const id = this.nextCallId++;
+    const leg = this.addLeg(pri, 'outbound', undefined, new SeededRandom(this.opts.seed + 104729 * id), id);
+    this.opts.log.info('host call offered', { span: this.opts.span.span, callId: leg.call.id, channel: pri.info.channel });
+  }
+
+  private addLeg(pri: PriCall, direction: 'inbound' | 'outbound', script: CallScript | undefined, rng: SeededRandom, id: number): Leg {
+    const call: PstnCall = new PstnCall({
+      id,
+      port: this.opts.span.span,
+      direction,
+      ...(script ? { script } : {}),
+      ...(this.opts.callee ? { callee: this.opts.callee } : {}),
+      supervision: 'loop-current-drop',
+      law: this.opts.law,
+      rng,
+      loadWav: this.opts.loadWav,
+      onState: (c, state) => {
+        const leg = [...this.legs].find((l) => l.call === c);
+        if (leg) this.onLegState(leg, state);
+        this.opts.onCallState(c, state);
+      },
+    });
+    const leg: Leg = { call, pri, playout: new PlayoutBuffer(PLAYOUT_MAX_BYTES) };
+    this.legs.add(leg);
+    pri.on('released', () => this.endLeg(leg, () => leg.call.hostOnHook()));
+    this.opts.onCallState(call, call.state);
+    return leg;
+  }
+
+  private onLegState(leg: Leg, state: PstnCallState): void {
+    if (state === 'connected' && leg.call.direction === 'outbound') {
+      leg.pri.answer().catch((err: unknown) => this.opts.log.info('callee answer failed', { callId: leg.call.id, error: errorMessage(err) }));
+    } else if (state === 'caller-gone' || (state === 'ended' && leg.call.endReason === 'no-answer')) {
+      // The far end hangs up (or gives up ringing): DISCONNECT toward the host.
+      void leg.pri.hangup(CAUSE_NORMAL_CLEARING, 'far end hung up');
+    }
+  }
+
+  private endLeg(leg: Leg, how: () => void): void {
+    if (!this.legs.has(leg)) return;
+    this.legs.delete(leg);
+    leg.playout.clear();
+    how();
+  }
+}
