@@ -11,3 +11,5 @@ export { RING_CADENCES, callScriptSchema, demoCall, loadCallScriptFile, parseCal
 export { DriftCorrectedTdmClock, TICK_MS, type TdmClock } from './tdm-clock';
 export { synthesizeSpeech } from './speech-synth';
 export { SeededRandom } from './seeded-random';
+export { SimPriSpan, CAUSE_NORMAL_CLEARING } from './sim-pri-span';
+export { PRI_MODELS, isPriModel, priModel, spanConfigProblem, type PriModel, type PriModelName } from './sim-pri-models';

@@ -1,6 +1,7 @@
 /**
  * The simulated telephony card: the CARD side of the card link (hw/link codec, docs/card-link.md)
- * with a 4-port analog FXO card and the PSTN behind it (sim-ports.ts, pstn-call.ts). The link
+ * with a 4-port analog FXO card and the PSTN behind it (sim-ports.ts, pstn-call.ts), or with model
+ * 'e1-pri' / 't1-pri' one PRI span whose network side it runs (sim-pri-models.ts, sim-pri-span.ts). The link
  * session (sim-link-session.ts) carries the frames over any byte stream: a socket from the socket
  * server, which is also what QEMU's serial chardev and socat's pty bridge connect to.
  *
@@ -23,13 +24,12 @@ import type { Logger } from '../base/logger';
 import { TypedEmitter } from '../base/typed-emitter';
 import type { CardInfo, CompandingLaw, HookCommand, LineEvent, SpanAlarm } from '../card/types';
 import { PROTOCOL_VERSION_MAX, PROTOCOL_VERSION_MIN, type CommandStatus, type DecoderStats, type LinkMessage, type LinkMessageOf, type MessageType } from '../link';
-import { SWITCH_VARIANTS } from '../../controller/pstn/isdn/switch-variant';
 import { parseCallScript, type CallScript, type CallScriptInput } from './call-script';
 import type { CalleeScript, DisconnectSupervision, PstnCall, PstnCallState } from './pstn-call';
 import { SimLinkSession, type SimLinkState } from './sim-link-session';
 import { SimPorts } from './sim-ports';
 import { priModel, spanConfigProblem, type PriModel } from './sim-pri-models';
-import { SimPriSpan } from './sim-pri-span';
+import { buildPriSpans, spanOfChannel, type SimPriSpan } from './sim-pri-span';
 import { DriftCorrectedTdmClock, type TdmClock } from './tdm-clock';
 import { readWavFile } from './wav-file';
 
@@ -119,26 +119,21 @@ export class SimCard extends TypedEmitter<SimCardEvents> {
       onCallState: (call, state) => this.onCallState(call, state),
     });
     this.pri = priModel(opts.model);
-    for (const span of this.pri?.spans ?? []) {
-      this.spans.set(
-        span.span,
-        new SimPriSpan({
-          span,
-          variant: this.pri?.variant ?? SWITCH_VARIANTS.etsi,
-          law: this.law,
-          clock: this.clock,
-          log: this.log,
-          sendFrame: (data) => {
-            if (this.link.state === 'ready') this.send({ type: 'dchan', span: span.span, data });
-          },
-          ...(opts.callee ? { callee: opts.callee } : {}),
-          seed: (opts.seed ?? 1) + 31 * span.span,
-          loadWav: opts.loadWav ?? readWavFile,
-          onCallState: (call, state) => this.onCallState(call, state),
-          onDchannel: (up) => this.emit('dchannel', span.span, up),
-          ...(opts.establishRetryMs !== undefined ? { establishRetryMs: opts.establishRetryMs } : {}),
-        }),
-      );
+    for (const s of buildPriSpans(this.pri, {
+      law: this.law,
+      clock: this.clock,
+      log: this.log,
+      sendFrame: (span, data) => {
+        if (this.link.state === 'ready') this.send({ type: 'dchan', span, data });
+      },
+      ...(opts.callee ? { callee: opts.callee } : {}),
+      seed: opts.seed ?? 1,
+      loadWav: opts.loadWav ?? readWavFile,
+      onCallState: (call, state) => this.onCallState(call, state),
+      onDchannel: (span, up) => this.emit('dchannel', span, up),
+      ...(opts.establishRetryMs !== undefined ? { establishRetryMs: opts.establishRetryMs } : {}),
+    })) {
+      this.spans.set(s.info.span, s);
     }
     this.link = new SimLinkSession({ clock: this.clock, log: this.log, keepaliveMs: opts.keepaliveMs ?? 1000, keepaliveMissLimit: opts.keepaliveMissLimit ?? 3 });
     this.link.on('message', (m) => this.onMessage(m));
@@ -218,11 +213,12 @@ export class SimCard extends TypedEmitter<SimCardEvents> {
   /** Starts a scripted inbound call now. Throws SIM_PORT_BUSY when the port is not idle. */
   placeCall(input: CallScriptInput): PstnCall {
     const script = parseCallScript(input);
-    if (this.pri) return this.placePriCall(script);
-    const call = this.ports.placeCall(script);
+    const spanNo = script.span ?? script.port;
+    const call = this.pri ? this.spans.get(spanNo)?.placeCall(script) : this.ports.placeCall(script);
+    if (!call && this.pri) throw new TonewallError('SIM_PORT_BUSY', `span ${spanNo} cannot take a call now (needs a span in 1..${this.spans.size} with its D channel up and a free B channel)`);
     if (!call) throw new TonewallError('SIM_PORT_BUSY', `port ${script.port} is not idle (or not in 1..${this.ports.infos.length}); a call needs an idle on-hook port`);
     const keys = script.audio.reduce((n, a) => n + ('keys' in a ? a.keys.length : 0), 0);
-    this.log.info('call placed', { callId: call.id, port: script.port, keypresses: keys });
+    this.log.info('call placed', { callId: call.id, ...(this.pri ? { span: spanNo } : { port: script.port }), keypresses: keys });
     return call;
   }
 
@@ -239,25 +235,7 @@ export class SimCard extends TypedEmitter<SimCardEvents> {
 
   /** PRI: the TDM channel a call's audio travels on; undefined for the analog card or an ended call. */
   channelOf(call: PstnCall): number | undefined {
-    for (const s of this.spans.values()) {
-      const ch = s.channelOf(call);
-      if (ch !== undefined) return ch;
-    }
-    return undefined;
-  }
-
-  private spanOfChannel(channel: number): SimPriSpan | undefined {
-    for (const s of this.spans.values()) if (channel >= s.info.firstChannel && channel < s.info.firstChannel + s.info.channels) return s;
-    return undefined;
-  }
-
-  private placePriCall(script: CallScript): PstnCall {
-    const spanNo = script.span ?? script.port;
-    const call = this.spans.get(spanNo)?.placeCall(script);
-    if (!call) throw new TonewallError('SIM_PORT_BUSY', `span ${spanNo} cannot take a call now (needs a span in 1..${this.spans.size} with its D channel up and a free B channel)`);
-    const keys = script.audio.reduce((n, a) => n + ('keys' in a ? a.keys.length : 0), 0);
-    this.log.info('call placed', { callId: call.id, span: spanNo, keypresses: keys });
-    return call;
+    return [...this.spans.values()].map((s) => s.channelOf(call)).find((ch) => ch !== undefined);
   }
 
   /**
@@ -358,7 +336,7 @@ export class SimCard extends TypedEmitter<SimCardEvents> {
     },
     pcm: (m) => {
       for (const c of m.chunks) {
-        if (this.pri) this.spanOfChannel(c.channel)?.hostPcm(c.channel, c.data);
+        if (this.pri) spanOfChannel(this.spans, c.channel)?.hostPcm(c.channel, c.data);
         else this.ports.hostPcm(c.channel, c.data);
       }
     },

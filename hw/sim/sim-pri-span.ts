@@ -16,8 +16,9 @@
 import type { CompandingLaw } from '../../controller/media/g711';
 import { PriSpan } from '../../controller/pstn/isdn/pri-span';
 import type { PriCall } from '../../controller/pstn/isdn/pri-call';
+import type { PriModel } from './sim-pri-models';
 import { tdmChannelOf } from '../../controller/pstn/isdn/pri-trunk';
-import type { SwitchVariant } from '../../controller/pstn/isdn/switch-variant';
+import { SWITCH_VARIANTS, type SwitchVariant } from '../../controller/pstn/isdn/switch-variant';
 import type { Clock } from '../base/clock';
 import { errorMessage } from '../base/errors';
 import type { Logger } from '../base/logger';
@@ -50,6 +51,32 @@ export interface SimPriSpanOptions {
   onDchannel?: (up: boolean) => void;
   /** Passed to PriSpan (tests shorten LAPD timers and the establish retry). */
   establishRetryMs?: number;
+}
+
+export interface PriSpansOptions extends Omit<SimPriSpanOptions, 'span' | 'variant' | 'sendFrame' | 'onDchannel'> {
+  sendFrame: (span: number, frame: Buffer) => void;
+  onDchannel: (span: number, up: boolean) => void;
+}
+
+/** The network spans of a PRI model (none for the analog card); each span's seed differs. */
+export function buildPriSpans(model: PriModel | undefined, o: PriSpansOptions): SimPriSpan[] {
+  return (model?.spans ?? []).map(
+    (span) =>
+      new SimPriSpan({
+        ...o,
+        span,
+        variant: model?.variant ?? SWITCH_VARIANTS.etsi,
+        seed: o.seed + 31 * span.span,
+        sendFrame: (f) => o.sendFrame(span.span, f),
+        onDchannel: (up) => o.onDchannel(span.span, up),
+      }),
+  );
+}
+
+/** The span whose bearer channels include a TDM channel. */
+export function spanOfChannel(spans: ReadonlyMap<number, SimPriSpan>, channel: number): SimPriSpan | undefined {
+  for (const s of spans.values()) if (channel >= s.info.firstChannel && channel < s.info.firstChannel + s.info.channels) return s;
+  return undefined;
 }
 
 interface Leg {
