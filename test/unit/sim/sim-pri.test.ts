@@ -22,6 +22,18 @@ describe('sim PRI card models (unit)', () => {
     assert.equal(priModel(undefined), undefined);
   });
 
+  it('call scripts take a span and a called number; analog scripts stay valid, the port defaults to 1', () => {
+    const pri = parseCallScript({ span: 1, called: '8001234', callerNumber: '4930123456' });
+    assert.equal(pri.span, 1);
+    assert.equal(pri.called, '8001234');
+    assert.equal(pri.port, 1);
+    const fxo = parseCallScript({ port: 3, callerNumber: '5551234567' });
+    assert.equal(fxo.port, 3);
+    assert.equal(fxo.span, undefined);
+    assert.throws(() => parseCallScript({ span: 1, called: '80x', callerNumber: '1' }), /called: expected up to 20 digits/);
+    assert.throws(() => parseCallScript({ span: 0, callerNumber: '1' }), /span/);
+  });
+
   it('accepts only span-configs that fit the span type', () => {
     const e1 = { span: 1, type: 'E1' as const, firstChannel: 1, channels: 30 };
     const t1 = { span: 1, type: 'T1' as const, firstChannel: 1, channels: 23 };
