@@ -3,9 +3,9 @@
  *
  * Subscribes (QoS 1) to its own `${root}/${dev}/rpc/res/{requester}` first, then publishes
  * `${root}/${dev}/rpc/req/{method}` (QoS 1, MQTT 5 responseTopic + random correlationData, message
- * expiry until `exp`) and resolves with the first reply carrying the same correlation data.
+ * expiry: the longer of timeoutMs and until `exp`) and resolves with the first reply carrying the same correlation data.
  */
-import { randomBytes, randomUUID, type KeyObject } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import type { IPublishPacket, MqttClient } from 'mqtt';
 import { TonewallError } from '../../../hw/base/errors';
 import { canonicalRequest, signRequest } from './signature';
@@ -22,7 +22,7 @@ export interface CallRpcOptions {
   timeoutMs: number;
   /** Expiry, ms epoch (default: now + timeoutMs). */
   exp?: number;
-  /** Request id (default: a fresh UUID); pass the same id twice to test dedupe. */
+  /** Request id (default: 16 random bytes, base64url); pass the same id twice to test dedupe. */
   reqId?: string;
   actor?: string;
   /** Ed25519 fleet private key: adds `sig` over the canonical string. */
@@ -30,14 +30,16 @@ export interface CallRpcOptions {
 }
 
 /** The reply as received: envelope fields plus the reply body. */
-export type RpcReply = RpcReplyBody & { v?: number; ts?: number; dev?: string; seq?: number };
+export type RpcReply = RpcReplyBody & { v?: number; ts?: number; dev?: string; boot?: string; conn?: number; seq?: number };
 
 export async function callRpc(client: MqttClient, o: CallRpcOptions): Promise<RpcReply> {
   const responseTopic = `${o.root}/${o.dev}/rpc/res/${o.requester}`;
   await new Promise<void>((resolve, reject) => {
     client.subscribe(responseTopic, { qos: 1 }, (err) => (err ? reject(err) : resolve()));
   });
-  const reqId = o.reqId ?? randomUUID();
+  // base64url, not a dashed UUID: dash-grouped digit runs in a UUID can look like a card number to
+  // the device's publish guard, which would then withhold the reply.
+  const reqId = o.reqId ?? randomBytes(16).toString('base64url');
   const exp = o.exp ?? Date.now() + o.timeoutMs;
   const correlationData = randomBytes(16);
   const body: Record<string, unknown> = { reqId, exp, ...(o.params !== undefined ? { params: o.params } : {}), ...(o.actor !== undefined ? { actor: o.actor } : {}) };
@@ -62,7 +64,10 @@ export async function callRpc(client: MqttClient, o: CallRpcOptions): Promise<Rp
       client.removeListener('message', onMessage);
     };
     client.on('message', onMessage);
-    const expiryS = Math.max(1, Math.ceil((exp - Date.now()) / 1000));
+    // Broker-side expiry: as long as the caller waits (at least 1 s; mosquitto counts whole seconds
+    // from a cached clock, so a 1 s expiry can lapse before delivery), or until exp if later. The
+    // device's `exp` check is the authority on staleness.
+    const expiryS = Math.max(1, Math.ceil(o.timeoutMs / 1000), Math.ceil((exp - Date.now()) / 1000));
     client.publish(`${o.root}/${o.dev}/rpc/req/${o.method}`, JSON.stringify(body), { qos: 1, properties: { responseTopic, correlationData, messageExpiryInterval: expiryS } }, (err) => {
       if (err) {
         cleanup();

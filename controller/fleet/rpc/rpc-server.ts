@@ -16,8 +16,9 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
+import { findCardLikeRun } from '../../../hw/base/card-guard';
 import type { Clock } from '../../../hw/base/clock';
-import { TonewallError, errorMessage } from '../../../hw/base/errors';
+import { TonewallError, errorCode, errorMessage } from '../../../hw/base/errors';
 import type { Logger } from '../../../hw/base/logger';
 import type { AuditInput } from '../../store/audit';
 import { ReplyCache } from './reply-cache';
@@ -133,7 +134,7 @@ export class RpcServer {
   private async decide(method: string, r: z.infer<typeof rpcRequestSchema>): Promise<RpcReplyBody> {
     const err = (code: string, message: string): RpcReplyBody => ({ reqId: r.reqId, status: 'error', error: { code, message } });
     const now = this.opts.clock.now();
-    if (r.exp !== undefined && r.exp < now) return err('expired', `request expired at ${r.exp} (ms epoch); now is ${now}`);
+    if (r.exp !== undefined && r.exp < now) return err('expired', `request expired at ${iso(r.exp)}; device time is ${iso(now)}`);
     const def = this.methods.get(method);
     if (!def) return err('unknown_method', `method "${method.slice(0, 64)}" is unknown; expected one of ${this.registered.join(', ')}`);
     if (def.dangerous === true) {
@@ -159,8 +160,20 @@ export class RpcServer {
 
   private async reply(req: RpcInbound, responseTopic: string, body: RpcReplyBody): Promise<void> {
     if (body.status === 'error') this.counters.errors++;
+    const expiryS = this.opts.replyExpiryS ?? 300;
     try {
-      await this.opts.publish(responseTopic, body, req.correlationData, this.opts.replyExpiryS ?? 300);
+      await this.opts.publish(responseTopic, body, req.correlationData, expiryS);
+      return;
+    } catch (err) {
+      this.log.warn('rpc reply not published', { method: req.method.slice(0, 64), reqId: body.reqId, err: errorMessage(err) });
+      if (errorCode(err) !== 'EFLEET_GUARD') return;
+    }
+    // The publish guard refused the reply (card-like content): answer that, without the content.
+    this.counters.errors++;
+    const reqId = findCardLikeRun(body.reqId) ? '' : body.reqId;
+    const withheld: RpcReplyBody = { reqId, status: 'error', error: { code: 'reply_withheld', message: 'the reply was withheld by the publish guard (card-like content)' } };
+    try {
+      await this.opts.publish(responseTopic, withheld, req.correlationData, expiryS);
     } catch (err) {
       this.log.warn('rpc reply not published', { method: req.method.slice(0, 64), reqId: body.reqId, err: errorMessage(err) });
     }
@@ -179,6 +192,12 @@ export class RpcServer {
       }
     }
   }
+}
+
+/** ms epoch as ISO 8601 UTC: a raw 13-digit time in a message would look like a card number to the publish guard. */
+function iso(ms: number): string {
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? 'an invalid time' : d.toISOString();
 }
 
 /** zod issues as one line: `path: message; …` (names the field and what was expected). */

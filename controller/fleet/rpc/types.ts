@@ -5,7 +5,7 @@ import type { JsonObject } from '../../store/json';
 export type RpcStatus = 'ok' | 'error' | 'accepted';
 
 /** Error codes a reply can carry (handlers may add their own, e.g. from TonewallError codes). */
-export type RpcErrorCode = 'bad_request' | 'bad_params' | 'expired' | 'unknown_method' | 'signature_required' | 'bad_signature' | 'handler_failed' | (string & {});
+export type RpcErrorCode = 'bad_request' | 'bad_params' | 'expired' | 'unknown_method' | 'signature_required' | 'bad_signature' | 'handler_failed' | 'reply_withheld' | (string & {});
 
 /** The reply body (the reporter adds the envelope): `rpc/res/{requester}`. */
 export interface RpcReplyBody {

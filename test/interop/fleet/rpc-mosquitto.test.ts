@@ -149,3 +149,41 @@ describe('fleet rpc with Debian mosquitto (MQTT 5)', function () {
     }
   });
 });
+
+describe('fleet rpc across a broker restart that loses the session (mosquitto, no persistence)', function () {
+  this.timeout(60_000);
+  let broker: Mosquitto | undefined;
+  let h: FleetHarness | undefined;
+  let fleet: FleetSubscriber | undefined;
+
+  before(async function () {
+    mosquittoOrSkip(this);
+    broker = await startMosquitto({ persistence: false });
+  });
+  after(async () => {
+    await fleet?.close();
+    await h?.dispose();
+    await broker?.dispose();
+  });
+
+  it('subscribes again on the new session (sessionPresent false) and answers', async () => {
+    assert.ok(broker);
+    const harness = createFleetHarness(broker.url);
+    h = harness;
+    createFleetRpc({ reporter: harness.reporter, store: harness.store, log: nullLogger, clock: systemClock, info: () => ({}) });
+    const sessions: { conn: number; sessionPresent: boolean }[] = [];
+    harness.reporter.on('connected', (c) => sessions.push(c));
+    const first = new Promise<void>((resolve) => harness.reporter.once('rpc-subscribed', () => resolve()));
+    harness.reporter.start();
+    await first;
+    const second = new Promise<number>((resolve) => harness.reporter.once('rpc-subscribed', ({ conn }) => resolve(conn)));
+    await broker.restart();
+    const conn = await second;
+    assert.equal(conn, 2);
+    assert.deepEqual(sessions.map((s) => s.sessionPresent), [false, false], 'the restarted broker had no session');
+    fleet = await FleetSubscriber.connect(broker.url, [`${harness.root}/rpc/res/#`]);
+    const reply = await callRpc(fleet.client, { root: 'tonewall/v1', dev: harness.deviceId, method: 'ping', requester: 'ops-test', timeoutMs: 15_000 });
+    assert.equal(reply.status, 'ok');
+    assert.equal(reply.conn, 2);
+  });
+});

@@ -123,6 +123,30 @@ describe('fleet rpc: RpcServer', () => {
     assert.equal(t.sent[1]?.body.status, 'ok');
     assert.equal(t.runs(), 1);
     assert.deepEqual(t.audit.map((a) => [a.result, a.detail]), [['error', 'expired'], ['ok', null]]);
+    // Times as ISO 8601: a raw 13-digit ms time would trip the publish guard's card-number check.
+    assert.equal(t.sent[0]?.body.error?.message, 'request expired at 2023-11-14T22:13:19.999Z; device time is 2023-11-14T22:13:20.000Z');
+  });
+
+  it('a reply refused by the publish guard is replaced by reply_withheld (the caller still gets an answer)', async () => {
+    const clock = new ManualClock();
+    const sent: RpcReplyBody[] = [];
+    const rpc = new RpcServer({
+      responsePrefix: PREFIX,
+      publish: (_topic, body) => {
+        if (body.status === 'ok') return Promise.reject(new TonewallError('EFLEET_GUARD', 'publish refused'));
+        sent.push(body);
+        return Promise.resolve();
+      },
+      audit: { append: () => undefined },
+      log: nullLogger,
+      clock,
+    });
+    rpc.register('leaky', { schema: z.object({}).strict(), handler: () => Promise.resolve({ status: 'ok', data: { x: 1 } }) });
+    await rpc.handle({ method: 'leaky', payload: Buffer.from('{"reqId":"w"}'), responseTopic: RT, correlationData: undefined });
+    assert.deepEqual(sent.map((b) => [b.reqId, b.error?.code]), [['w', 'reply_withheld']]);
+    // A card-like reqId is not echoed in the substitute reply either.
+    await rpc.handle({ method: 'leaky', payload: Buffer.from('{"reqId":"4111-1111-1111-1111"}'), responseTopic: RT, correlationData: undefined });
+    assert.deepEqual(sent[1], { reqId: '', status: 'error', error: { code: 'reply_withheld', message: 'the reply was withheld by the publish guard (card-like content)' } });
   });
 
   it('answers bad JSON and schema errors with a clear message naming the field', async () => {
