@@ -12,6 +12,7 @@ import type { CardInfo } from '../../../hw/card/types';
 import type { PstnCall as SimCall } from '../../../hw/sim/pstn-call';
 import { runSimulator, type SimulatorHandle } from '../../../hw/sim/run-simulator';
 import { PriTrunk } from '../../../controller/pstn/isdn/pri-trunk';
+import { parseCallScript } from '../../../hw/sim/call-script';
 import type { PstnCall, PstnRelease } from '../../../controller/pstn/types';
 import { makeTempDir } from '../../lib/sim-env';
 
@@ -179,5 +180,37 @@ describe('simulated e1-pri card (network side) ↔ SerialCard + PriTrunk (user s
     const call = await incoming;
     assert.equal(call.info.callerNumber, '77');
     await call.hangup(16, 'test');
+  });
+});
+
+describe('simulated e1-pri card: a call script file runs once the D channel is up (integration)', function () {
+  this.timeout(30000);
+
+  it('the scheduler holds a scripted PRI call until the network D channel is up, then offers it', async () => {
+    const dir = makeTempDir('sim-e1-pri-script');
+    const sim = await runSimulator({
+      listen: `unix:${join(dir.path, 'card.sock')}`,
+      script: [parseCallScript({ span: 1, called: '4711', callerNumber: '0815', audio: [{ speech: 200 }], hangup: 'wait-for-host', atMs: 0 })],
+      log: nullLogger,
+      card: { model: 'e1-pri', keepaliveMs: LINK.keepaliveMs, keepaliveMissLimit: LINK.keepaliveMissLimit, establishRetryMs: 200 },
+    });
+    const card = new SerialCard({ ...LINK, baudRate: 921600, transport: 'socket', socket: sim.address, log: nullLogger });
+    const trunk = new PriTrunk({ card, sendDchan: (span, data) => card.sendDchan(span, data), clock: systemClock, log: nullLogger });
+    card.linkEvents.on('dchan', (span, data) => trunk.receiveDchan(span, data));
+    try {
+      assert.equal(sim.card.calls.length, 0, 'no call before a host brought the D channel up');
+      const incoming = within(new Promise<PstnCall>((resolve) => trunk.once('incoming', resolve)), 'scripted incoming call', 15000);
+      trunk.start();
+      await card.start();
+      const call = await incoming;
+      assert.equal(call.info.calledNumber, '4711');
+      assert.equal(call.info.callerNumber, '0815');
+      await call.hangup(16, 'test');
+    } finally {
+      trunk.stop();
+      await card.stop();
+      await sim.stop();
+      dir.cleanup();
+    }
   });
 });
