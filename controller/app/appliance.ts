@@ -11,11 +11,12 @@
  * reporter publishes `offline` → broker → database closed.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { z } from 'zod';
 import { isAbsolute, join, resolve } from 'node:path';
 import { type Clock, systemClock } from '../../hw/base/clock';
-import { errorMessage } from '../../hw/base/errors';
-import type { Logger } from '../../hw/base/logger';
+import { TonewallError, errorMessage } from '../../hw/base/errors';
+import type { Logger, RootLogger } from '../../hw/base/logger';
 import { TypedEmitter } from '../../hw/base/typed-emitter';
 import { SerialCard } from '../../hw/card/serial-card';
 import type { CardInfo } from '../../hw/card/types';
@@ -26,6 +27,10 @@ import { CallManager } from '../call/call-manager';
 import type { Config } from '../config/schema';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../fleet/embedded-broker';
 import { FleetReporter } from '../fleet/reporter';
+import { createFleetRpc, type RpcServer } from '../fleet/rpc';
+import type { RpcOutcome } from '../fleet/rpc/types';
+import { PAY_ACTIONS } from '../secure/pay-commands';
+import type { JsonObject } from '../store/json';
 import { FxoTrunk } from '../pstn/analog/fxo-trunk';
 import { PriTrunk } from '../pstn/isdn/pri-trunk';
 import type { PstnTrunkEvents } from '../pstn/types';
@@ -69,6 +74,7 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
   demo: DemoContactCenter | undefined;
   calls: CallManager | undefined;
   payments: PaymentsService | undefined;
+  rpc: RpcServer | undefined;
   /** The broker URL the reporter uses (embedded broker's when it runs). */
   mqttUrl = '';
   private readonly log: Logger;
@@ -122,6 +128,7 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
       info: () => this.info(),
     });
     this.reporter = reporter;
+    this.rpc = this.commands(reporter, store);
     reporter.start();
 
     const payments = new PaymentsService({ config: c.payments, stateDir: this.stateDir, store, kick: () => reporter.kick(), log: this.log, clock: this.clock });
@@ -140,6 +147,7 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
         ...(usePty ? { pty: join(this.stateDir, 'card-pty') } : {}),
         script: this.opts.simScript ?? sim.script,
         log: this.log,
+        ...(sim.model !== 'fxo4' ? { card: { model: sim.model } } : {}),
         demo: { intervalMs: sim.callIntervalMs, callDurationMs: sim.callDurationMs, callerNumber: sim.callerNumber, callerName: sim.callerName, ...(this.opts.simDemoKeys ? { keys: this.opts.simDemoKeys } : {}) },
       });
       if (usePty && this.sim.ptyPath) {
@@ -258,6 +266,74 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
     this.log.info('appliance stopped', { reason });
   }
 
+  /**
+   * The fleet's commands (DESIGN.md §6, docs/mqtt/rpc.md): request/response over MQTT 5 with
+   * dedupe by reqId, expiry, audit and signatures for dangerous methods. Built-ins: ping, get_info,
+   * rebirth. Handlers reach parts that start later through `this`, so a command that arrives
+   * before they exist gets a clear error.
+   */
+  private commands(reporter: FleetReporter, store: Store): RpcServer {
+    const c = this.opts.config;
+    let fleetKeyPem: string | undefined;
+    if (c.mqtt.fleetPublicKeyFile) {
+      try {
+        fleetKeyPem = readFileSync(c.mqtt.fleetPublicKeyFile, 'utf8');
+      } catch (err) {
+        throw new TonewallError('ECONFIG', `cannot read mqtt.fleetPublicKeyFile ${c.mqtt.fleetPublicKeyFile}: ${errorMessage(err)}`);
+      }
+    }
+    const rpc = createFleetRpc({ reporter, store, log: this.log, clock: this.clock, info: () => this.info(), ...(fleetKeyPem ? { fleetKeyPem } : {}) });
+    const anyParams = z.record(z.string(), z.unknown());
+    const notReady = (what: string): RpcOutcome => ({ status: 'error', error: { code: 'not_ready', message: `${what} is not running yet` } });
+    for (const action of PAY_ACTIONS) {
+      rpc.register(`pay.${action}`, {
+        schema: anyParams,
+        handler: (params) => {
+          if (!this.payments) return Promise.resolve(notReady('payments'));
+          const r = this.payments.command(action, params);
+          return Promise.resolve(r.ok ? { status: 'ok', data: JSON.parse(JSON.stringify(r.data)) as JsonObject } : { status: 'error', error: r.error });
+        },
+      });
+    }
+    rpc.register('drain', {
+      schema: z.object({}).strict(),
+      handler: () => {
+        if (!this.calls) return Promise.resolve(notReady('the call manager'));
+        this.calls.setDraining(true);
+        return Promise.resolve({ status: 'ok', data: { draining: true, activeCalls: this.calls.activeCalls } });
+      },
+    });
+    rpc.register('undrain', {
+      schema: z.object({}).strict(),
+      handler: () => {
+        if (!this.calls) return Promise.resolve(notReady('the call manager'));
+        this.calls.setDraining(false);
+        return Promise.resolve({ status: 'ok', data: { draining: false } });
+      },
+    });
+    rpc.register('call.hangup', {
+      schema: z.object({ callId: z.string().min(1).max(64), q850: z.number().int().min(1).max(127).default(16) }).strict(),
+      handler: async (p) => {
+        const call = this.calls?.get(p.callId);
+        if (!call) return { status: 'error', error: { code: 'unknown_call', message: `no active call ${p.callId}` } };
+        await call.hangup('fleet command', p.q850);
+        return { status: 'ok', data: { callId: p.callId } };
+      },
+    });
+    const root = this.opts.log as Partial<RootLogger>;
+    if (typeof root.setLevel === 'function') {
+      const setLevel = root.setLevel.bind(root);
+      rpc.register('set_log_level', {
+        schema: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']) }).strict(),
+        handler: (p) => {
+          setLevel(p.level);
+          return Promise.resolve({ status: 'ok', data: { level: p.level } });
+        },
+      });
+    }
+    return rpc;
+  }
+
   private recoverOpenCalls(store: Store): void {
     const open = store.transaction(() => {
       const calls = store.calls.closeOpen('appliance restarted during the call');
@@ -278,7 +354,7 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
         ...(card ? { card: { model: card.model, fw: card.firmwareVersion, ports: card.ports.length, spans: card.spans.length } } : {}),
       },
       sw: { tonewall: softwareVersion(), node: process.version },
-      capabilities: { rpc: [], metrics: [] },
+      capabilities: { rpc: this.rpc?.registered ?? [], metrics: [] },
       mqtt: { broker: this.mqttUrl, protocol: this.broker ? 4 : 5 },
     };
   }

@@ -23,6 +23,7 @@ import type { PaymentsConfig } from '../config/schema';
 import { UplinkDsp } from '../dsp/uplink-dsp';
 import { connectorFromFiles } from '../secure/connector-from-files';
 import { PaymentManager } from '../secure/payment-manager';
+import { executePayCommand, parsePayCommand, type PayReply } from '../secure/pay-commands';
 import { paymentRecord } from '../secure/payment-record';
 import type { PaymentRequest, PaymentSnapshot } from '../secure/payment-types';
 import { JweHttpsConnector } from '../secure/processor-connector';
@@ -124,6 +125,16 @@ export class PaymentsService {
     if (!this.manager) throw new Error('payments are not enabled on this appliance');
     if (!dsp) throw new Error(`call ${request.callId} is not active on this appliance`);
     return this.manager.start(request, dsp);
+  }
+
+  /**
+   * An agent's command (MQTT `pay.start|cancel|clear_field|status`, later SIP INFO): parsed by the
+   * secure layer's own schema, executed against this appliance's calls. Throws a TonewallError with a
+   * clear message on bad parameters.
+   */
+  command(action: string, params: unknown): PayReply {
+    if (!this.manager) return { ok: false, error: { code: 'payments_disabled', message: 'payments are not enabled on this appliance' } };
+    return executePayCommand(this.manager, parsePayCommand(action, params), (callId) => this.uplinks.get(callId));
   }
 
   get counters(): Record<string, number> | undefined {

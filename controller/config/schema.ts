@@ -36,7 +36,8 @@ export const simSchema = z
   .object({
     /** Start the simulated card inside this process (the demo). */
     enabled: z.boolean().default(true),
-    model: z.enum(['fxo4']).default('fxo4'),
+    /** fxo4: 4 analog FXO ports; e1-pri / t1-pri: one ISDN PRI span (the simulator plays the network side). */
+    model: z.enum(['fxo4', 'e1-pri', 't1-pri']).default('fxo4'),
     /** How the driver reaches the in-process simulator: a real pty (needs socat) or a unix socket. */
     transport: z.enum(['auto', 'pty', 'socket']).default('auto'),
     /** The scripted callers: 'demo' places a call every `callIntervalMs`; 'none' waits for commands. */
@@ -127,6 +128,8 @@ export const mqttSchema = z
       })
       .strict()
       .prefault({}),
+    /** The fleet's Ed25519 public key (PEM file): dangerous commands (reboot, forced restart) must be signed by it. */
+    fleetPublicKeyFile: z.string().min(1).optional(),
     /** Retained call snapshots expire after this long (covers a device that dies mid-call). */
     callSnapshotExpiryS: z.number().int().min(60).default(4 * 3600),
   })

@@ -14,12 +14,13 @@ export async function run(argv: string[]): Promise<number> {
       listen: { type: 'string', default: 'tcp:127.0.0.1:7001' },
       pty: { type: 'string' },
       script: { type: 'string', default: 'demo' },
+      model: { type: 'string', default: 'fxo4' },
       'log-level': { type: 'string', default: 'info' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
-    console.log('usage: tonewall sim [--listen unix:/path|tcp:host:port] [--pty PATH] [--script demo|none|FILE.json]');
+    console.log('usage: tonewall sim [--listen unix:/path|tcp:host:port] [--pty PATH] [--script demo|none|FILE.json] [--model fxo4|e1-pri|t1-pri]');
     return 0;
   }
   const level = values['log-level'];
@@ -27,10 +28,15 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`tonewall sim: --log-level "${level}" is not one of trace, debug, info, warn, error`);
     return 2;
   }
+  const model = values.model;
+  if (model !== 'fxo4' && model !== 'e1-pri' && model !== 't1-pri') {
+    console.error(`tonewall sim: --model "${model}" is not one of fxo4, e1-pri, t1-pri`);
+    return 2;
+  }
   const log = createLogger({ level: level as 'info', sinks: [process.stderr.isTTY ? prettySink(process.stderr) : jsonSink(process.stderr)] });
   let handle;
   try {
-    handle = await runSimulator({ listen: values.listen, ...(values.pty ? { pty: values.pty } : {}), script: values.script, log });
+    handle = await runSimulator({ listen: values.listen, ...(values.pty ? { pty: values.pty } : {}), script: values.script, log, ...(model !== 'fxo4' ? { card: { model } } : {}) });
   } catch (err) {
     console.error(`tonewall sim: ${(err as Error).message}`);
     return 1;

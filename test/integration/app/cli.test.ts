@@ -97,4 +97,33 @@ describe('tonewall CLI', function () {
     assert.ok(dbFiles.length > 0);
     for (const f of dbFiles) assert.ok(!readFileSync(f).includes(card), `${f} holds the card number`);
   });
+
+  it('demo --once --json on the simulated E1 PRI card: the call comes in by Q.931 on span 1 and reaches the contact center with audio (exit 0)', async function () {
+    requirePeer(this, 'socat');
+    const demoPort = String(await freeUdpPort());
+    const env = {
+      TONEWALL_DEVICE_STATE_DIR: join(dir, 'state'),
+      TONEWALL_CARD_SIM_MODEL: 'e1-pri',
+      TONEWALL_MQTT_EMBEDDED_BROKER_PORT: String(await freePort()),
+      TONEWALL_SIP_BIND_PORT: String(await freeUdpPort()),
+      TONEWALL_SIP_DEMO_ENDPOINT_BIND_PORT: demoPort,
+      TONEWALL_SIP_CONTACT_CENTER_URI: `sip:{called}@127.0.0.1:${demoPort}`,
+      TONEWALL_CARD_SIM_CALL_DURATION_MS: '2000',
+    };
+    const child = spawn(process.execPath, [CLI, 'demo', '--once', '--json', '--no-payment'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    assert.equal(code, 0, err);
+    const summary = JSON.parse(out) as { events: { type: string }[]; ended: Record<string, unknown>; agent: { packetsReceived: number; nonSilent: boolean }; payment: unknown };
+    assert.deepEqual(summary.events.map((e) => e.type), ['call.started', 'call.answered', 'call.ended']);
+    assert.equal(summary.ended['trunk'], 'span/1');
+    assert.equal(summary.ended['q850'], 16);
+    assert.equal(summary.ended['endBy'], 'pstn');
+    assert.ok(summary.agent.packetsReceived > 100, `agent received ${summary.agent.packetsReceived} packets`);
+    assert.equal(summary.agent.nonSilent, true);
+    assert.equal(summary.payment, null);
+  });
 });
