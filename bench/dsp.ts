@@ -20,7 +20,7 @@ const seconds = Number(process.argv[2] ?? 2);
 /** 12 s of speech-like audio with a 16-digit keypad burst in the middle, as µ-law from the card. */
 function corpus(): Uint8Array {
   const speech = speechLike(12_000, 17);
-  const keys = dtmfSequence(('4111111111111111'.split('') as DtmfDigit[]).map((digit) => ({ digit, durationMs: 80 })), 80).samples;
+  const keys = dtmfSequence(('0123456789*#ABCD'.split('') as DtmfDigit[]).map((digit) => ({ digit, durationMs: 80 })), 80).samples;
   const mixed = addNoise(speech, -50, 3);
   mixed.set(keys, 4 * RATE);
   return encode('ulaw', mixed);
