@@ -131,7 +131,7 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
     this.rpc = this.commands(reporter, store);
     reporter.start();
 
-    const payments = new PaymentsService({ config: c.payments, stateDir: this.stateDir, store, kick: () => reporter.kick(), log: this.log, clock: this.clock });
+    const payments = new PaymentsService({ config: c.payments, stateDir: this.stateDir, store, fleet: reporter, log: this.log, clock: this.clock });
     this.payments = payments;
     await payments.start();
 

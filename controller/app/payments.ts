@@ -29,6 +29,7 @@ import type { PaymentRequest, PaymentSnapshot } from '../secure/payment-types';
 import { JweHttpsConnector } from '../secure/processor-connector';
 import type { ProcessorConnector } from '../secure/processor-types';
 import { TestProcessor } from '../secure/test-processor';
+import type { AlarmBody, PaySnapshotBody } from '../fleet/topics';
 import type { JsonObject } from '../store/json';
 import type { Store } from '../store/store';
 import { localPki } from './local-pki';
@@ -37,8 +38,12 @@ export interface PaymentsServiceOptions {
   config: PaymentsConfig;
   stateDir: string;
   store: Store;
-  /** Called after outbox events were committed. */
-  kick: () => void;
+  /** The fleet reporter's side: outbox kick, the retained `pay/{id}` snapshot, alarms. */
+  fleet: {
+    kick(): void;
+    setPaySnapshot(sessionId: string, snapshot: PaySnapshotBody | null): void;
+    setAlarm(alarmId: string, alarm: AlarmBody | null): void;
+  };
   log: Logger;
   clock: Clock;
 }
@@ -88,7 +93,17 @@ export class PaymentsService {
     const manager = new PaymentManager({ policy: c, connector, clock: this.opts.clock, logger: this.opts.log, rememberRequests: c.rememberRequests });
     manager.on('progress', (s) => this.report('pay.progress', s));
     manager.on('ended', (s) => this.ended(s));
-    manager.on('masking-alarm', (a) => this.log.fatal('masking alarm: the second check found a digit in audio that left the appliance', { sessionId: a.sessionId, callId: a.callId, found: a.digitsFound }));
+    manager.on('masking-alarm', (a) => {
+      this.log.fatal('masking alarm: the second check found a digit in audio that left the appliance', { sessionId: a.sessionId, callId: a.callId, found: a.digitsFound });
+      const alarmId = `masking-leak.${a.sessionId}`;
+      this.opts.fleet.setAlarm(alarmId, {
+        alarmId,
+        severity: 'critical',
+        source: `call/${a.callId}`,
+        raisedAt: this.opts.clock.now(),
+        text: `the masking second check found ${a.digitsFound} tone(s) in the audio that left during payment session ${a.sessionId}`,
+      });
+    });
     this.manager = manager;
     this.log.info('payments ready', { processor: c.processor.kind });
   }
@@ -142,9 +157,11 @@ export class PaymentsService {
   }
 
   private report(type: string, s: PaymentSnapshot): void {
+    const data = snapshotData(s);
     try {
-      this.opts.store.outbox.append('events/pay', snapshotData(s), type);
-      this.opts.kick();
+      this.opts.fleet.setPaySnapshot(s.sessionId, data as PaySnapshotBody);
+      this.opts.store.outbox.append('events/pay', data, type);
+      this.opts.fleet.kick();
     } catch (err) {
       this.log.error('payment event not recorded', { sessionId: s.sessionId, err: errorMessage(err) });
     }
@@ -157,7 +174,8 @@ export class PaymentsService {
         this.opts.store.payments.record(r);
         this.opts.store.outbox.append('events/pay', snapshotData(s), 'pay.ended');
       });
-      this.opts.kick();
+      this.opts.fleet.kick();
+      this.opts.fleet.setPaySnapshot(s.sessionId, null);
     } catch (err) {
       this.log.error('payment record not persisted', { sessionId: s.sessionId, err: errorMessage(err) });
     }

@@ -132,6 +132,8 @@ export const mqttSchema = z
     fleetPublicKeyFile: z.string().min(1).optional(),
     /** Retained call snapshots expire after this long (covers a device that dies mid-call). */
     callSnapshotExpiryS: z.number().int().min(60).default(4 * 3600),
+    /** Retained payment snapshots expire after this long (DESIGN.md §6: pay/{sessionId} with expiry). */
+    paySnapshotExpiryS: z.number().int().min(60).default(15 * 60),
   })
   .strict();
 

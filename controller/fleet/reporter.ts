@@ -33,7 +33,10 @@ import { EnvelopeSource } from './envelope';
 import { OutboxPump } from './outbox-pump';
 import { PublishGuard } from './publish-guard';
 import type { RpcInbound, RpcReplyBody } from './rpc/types';
-import { type CallSnapshotBody, type DeviceTopic, type DeviceTopics, type InfoBody, type StatusBody, type StatusReason, absoluteTopic, callTopic, topicPolicy } from './topics';
+import { type AlarmBody, type CallSnapshotBody, type DeviceTopic, type DeviceTopics, type InfoBody, type PaySnapshotBody, type StatusBody, type StatusReason, absoluteTopic, alarmTopic, callTopic, payTopic, topicPolicy } from './topics';
+
+/** Topics whose state is retained and republished on every connect. */
+type RetainedTopic = `calls/${string}` | `pay/${string}` | `alarms/${string}`;
 
 export const CONN_COUNTER_KEY = 'mqtt.conn';
 /** Acked outbox rows are pruned at most this often (each prune is a durable write). */
@@ -98,8 +101,10 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
   private readonly connection: MqttConnection;
   private readonly pump: OutboxPump;
   private readonly protocolVersion: MqttProtocolVersion;
-  private readonly snapshots = new Map<string, CallSnapshotBody>();
-  private readonly pendingClears = new Set<string>();
+  /** Retained live state (calls, payments, alarms) by relative topic, republished on every connect. */
+  private readonly retained = new Map<RetainedTopic, { body: DeviceTopics[RetainedTopic]; expiryS: number | undefined }>();
+  /** Clears made while offline (or not yet acknowledged), sent on the next connect. */
+  private readonly pendingClears = new Set<RetainedTopic>();
   private pollTimer: TimerHandle | undefined;
   private lastPruneMs = Number.NEGATIVE_INFINITY;
   private sessions = 0;
@@ -182,7 +187,7 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
     if (!client) throw new TonewallError('EFLEET_OFFLINE', 'rebirth: not connected');
     await this.publish(client, 'status', this.statusBody('online', this.sessionReason));
     await this.publish(client, 'info', this.opts.info());
-    for (const [callId, snap] of this.snapshots) await this.publish(client, callTopic(callId), snap, { messageExpiryS: this.opts.mqtt.callSnapshotExpiryS });
+    for (const [rel, r] of this.retained) await this.publish(client, rel, r.body, r.expiryS !== undefined ? { messageExpiryS: r.expiryS } : {});
   }
 
   /** Absolute topic for a relative one under this device. */
@@ -224,19 +229,39 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
    * republished on every connect; a clear made while offline is sent on the next connect.
    */
   setCallSnapshot(callId: string, snapshot: CallSnapshotBody | null): void {
-    const rel = callTopic(callId);
-    if (snapshot === null) {
-      this.snapshots.delete(callId);
-      this.pendingClears.add(callId);
+    if (snapshot !== null && snapshot.callId !== callId) {
+      throw new TonewallError('EFLEET_SNAPSHOT', `call snapshot for "${callId}" carries callId "${snapshot.callId}"`);
+    }
+    this.setRetained(callTopic(callId), snapshot, this.opts.mqtt.callSnapshotExpiryS);
+  }
+
+  /** Sets (or with null clears) the retained masked state of a payment session, `pay/{sessionId}`. */
+  setPaySnapshot(sessionId: string, snapshot: PaySnapshotBody | null): void {
+    if (snapshot !== null && snapshot.sessionId !== sessionId) {
+      throw new TonewallError('EFLEET_SNAPSHOT', `payment snapshot for "${sessionId}" carries sessionId "${snapshot.sessionId}"`);
+    }
+    this.setRetained(payTopic(sessionId), snapshot, this.opts.mqtt.paySnapshotExpiryS);
+  }
+
+  /** Raises (retained while active) or with null clears an alarm, `alarms/{alarmId}`. */
+  setAlarm(alarmId: string, alarm: AlarmBody | null): void {
+    if (alarm !== null && alarm.alarmId !== alarmId) {
+      throw new TonewallError('EFLEET_SNAPSHOT', `alarm "${alarmId}" carries alarmId "${alarm.alarmId}"`);
+    }
+    this.setRetained(alarmTopic(alarmId), alarm, undefined);
+  }
+
+  /** The one mechanism behind call, payment and alarm state: kept in memory, sent now when connected. */
+  private setRetained<T extends RetainedTopic>(rel: T, body: DeviceTopics[T] | null, expiryS: number | undefined): void {
+    if (body === null) {
+      this.retained.delete(rel);
+      this.pendingClears.add(rel);
     } else {
-      if (snapshot.callId !== callId) {
-        throw new TonewallError('EFLEET_SNAPSHOT', `call snapshot for "${callId}" carries callId "${snapshot.callId}"`);
-      }
-      this.snapshots.set(callId, snapshot);
-      this.pendingClears.delete(callId);
+      this.retained.set(rel, { body, expiryS });
+      this.pendingClears.delete(rel);
     }
     const client = this.connection.activeClient;
-    if (client) this.sendSnapshot(client, callId, rel, snapshot);
+    if (client) this.sendRetained(client, rel, body, expiryS);
   }
 
   /** Republishes `info` (after a change). No-op while offline: it goes out on the next connect. */
@@ -290,19 +315,19 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
     } catch (err) {
       fail('info')(err);
     }
-    for (const callId of this.pendingClears) this.sendSnapshot(client, callId, callTopic(callId), null);
-    for (const [callId, snap] of this.snapshots) this.sendSnapshot(client, callId, callTopic(callId), snap);
+    for (const rel of this.pendingClears) this.sendRetained(client, rel, null, undefined);
+    for (const [rel, r] of this.retained) this.sendRetained(client, rel, r.body, r.expiryS);
     this.emit('connected', { conn, sessionPresent });
     this.pump.onConnected();
   }
 
-  private sendSnapshot(client: MqttClient, callId: string, rel: `calls/${string}`, snap: CallSnapshotBody | null): void {
-    const p = snap === null ? this.publishEmpty(client, rel) : this.publish(client, rel, snap, { messageExpiryS: this.opts.mqtt.callSnapshotExpiryS });
+  private sendRetained(client: MqttClient, rel: RetainedTopic, body: DeviceTopics[RetainedTopic] | null, expiryS: number | undefined): void {
+    const p = body === null ? this.publishEmpty(client, rel) : this.publish(client, rel, body, expiryS !== undefined ? { messageExpiryS: expiryS } : {});
     p.then(
       () => {
-        if (snap === null && !this.snapshots.has(callId)) this.pendingClears.delete(callId);
+        if (body === null && !this.retained.has(rel)) this.pendingClears.delete(rel);
       },
-      (err: unknown) => this.log.warn('publishing call snapshot failed', { callId, err: errorMessage(err) }),
+      (err: unknown) => this.log.warn('publishing retained state failed', { topic: rel, err: errorMessage(err) }),
     );
   }
 

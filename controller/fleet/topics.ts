@@ -62,11 +62,30 @@ export interface EventBody {
   historical?: true;
 }
 
+/**
+ * `pay/{sessionId}` (QoS 1, retained with message expiry; an empty retained payload clears it): the
+ * payment session's masked state — per-field counts and validity, brand, last four, result. Never
+ * digits (the publish guard refuses card-like runs and keys).
+ */
+export type PaySnapshotBody = JsonObject & { sessionId: string; callId: string; state: string };
+
+/** `alarms/{alarmId}` (QoS 1, retained while active; an empty retained payload clears it). */
+export interface AlarmBody {
+  alarmId: string;
+  severity: 'critical' | 'major' | 'minor' | 'warning';
+  source: string;
+  /** ms since epoch. */
+  raisedAt: number;
+  text: string;
+}
+
 /** Payload bodies keyed by relative topic. */
 export interface DeviceTopics {
   status: StatusBody;
   info: InfoBody;
   [callTopic: `calls/${string}`]: CallSnapshotBody;
+  [payTopic: `pay/${string}`]: PaySnapshotBody;
+  [alarmTopic: `alarms/${string}`]: AlarmBody;
   [eventTopic: `events/${string}`]: EventBody;
   /** Command replies (QoS 1, not retained, message expiry; docs/mqtt/rpc.md). */
   [rpcResTopic: `rpc/res/${string}`]: RpcReplyBody;
@@ -85,6 +104,8 @@ export function topicPolicy(topic: DeviceTopic): TopicPolicy {
   if (topic === 'status') return { qos: 1, retain: true, schema: 'status@1' };
   if (topic === 'info') return { qos: 1, retain: true, schema: 'info@1' };
   if (topic.startsWith('calls/')) return { qos: 1, retain: true, schema: 'call@1' };
+  if (topic.startsWith('pay/')) return { qos: 1, retain: true, schema: 'pay@1' };
+  if (topic.startsWith('alarms/')) return { qos: 1, retain: true, schema: 'alarm@1' };
   if (topic.startsWith('rpc/res/')) return { qos: 1, retain: false, schema: 'rpc-reply@1' };
   return { qos: 1, retain: false, schema: 'event@1' };
 }
@@ -101,6 +122,14 @@ export function topicLevel(what: string, value: string): string {
 
 export function callTopic(callId: string): `calls/${string}` {
   return `calls/${topicLevel('call id', callId)}`;
+}
+
+export function payTopic(sessionId: string): `pay/${string}` {
+  return `pay/${topicLevel('payment session id', sessionId)}`;
+}
+
+export function alarmTopic(alarmId: string): `alarms/${string}` {
+  return `alarms/${topicLevel('alarm id', alarmId)}`;
 }
 
 export function eventTopic(type: string): `events/${string}` {

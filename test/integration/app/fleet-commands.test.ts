@@ -114,4 +114,12 @@ describe('fleet commands on the running appliance (mosquitto, MQTT 5)', function
     assert.equal(masking.secondCheck.ran, true);
     assert.equal(masking.secondCheck.digitsFound, 0);
   });
+
+  it('keeps the masked session state retained on pay/{sessionId} while it runs and clears it at the end', () => {
+    const sessionId = String((replies['payStart']?.data as Record<string, unknown>)['sessionId']);
+    const snaps = seen.filter((m) => m.topic === `${root}pay/${sessionId}`);
+    assert.ok(snaps.some((m) => m.body?.['state'] === 'collecting'), JSON.stringify(snaps.map((m) => m.body?.['state'])));
+    assert.equal(snaps.at(-1)?.body, null, 'the last message clears the retained snapshot');
+    assert.ok(!seen.some((m) => m.topic.startsWith(`${root}alarms/`)), 'no masking alarm was raised');
+  });
 });
