@@ -25,6 +25,12 @@ export interface PstnCallInfo {
 }
 
 export interface PstnCallEvents {
+  /**
+   * Outward calls only: the network reports progress (Q.931 CALL PROCEEDING / ALERTING / PROGRESS,
+   * CAS wink, analog dialing done). `inbandAudio`: ringback or announcements flow on the channel now
+   * (progress indicator #1/#8), so the SIP side may open early media.
+   */
+  progress: [kind: 'proceeding' | 'alerting' | 'progress', inbandAudio: boolean];
   /** The line is off-hook and audio flows. */
   answered: [];
   /** The PSTN leg is over (caller hung up, abandoned while ringing, line fault, or our hang-up). */
@@ -39,6 +45,25 @@ export interface PstnCall extends TypedEmitter<PstnCallEvents> {
   answer(): Promise<void>;
   /** Release the line (on-hook). Safe to call in any state; idempotent. */
   hangup(q850: number, reason: string): Promise<void>;
+}
+
+/** An outward call toward the PSTN (SIP → PSTN). */
+export interface OutboundCallRequest {
+  /** Digits to dial / called party number after number manipulation. */
+  calledNumber: string;
+  callingNumber?: string;
+  callingName?: string;
+  /** Trunk to use (`port/N`, `span/N`); omitted: the trunk picks a free channel. */
+  trunk?: string;
+}
+
+/**
+ * What a trunk offers for outward calls. `placeCall` returns at once; the call then emits
+ * `progress`, `answered` when the far end answers, or `released` (busy, no channel: Q.850 34,
+ * unallocated number: 1, …). Throws a TonewallError only for a malformed request.
+ */
+export interface PstnDialer {
+  placeCall(request: OutboundCallRequest): PstnCall;
 }
 
 export interface PstnTrunkEvents {
