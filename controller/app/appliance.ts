@@ -37,7 +37,9 @@ import type { PstnTrunkEvents } from '../pstn/types';
 import { DemoContactCenter } from '../sip/demo-endpoint';
 import { SipUserAgent } from '../sip/api/user-agent';
 import { Store } from '../store/store';
+import { ApplianceBoard } from './board';
 import { storeCallRecorder } from './call-recorder';
+import { LinkAlarms } from './link-alarms';
 import { rtpMediaFactory } from './media-leg';
 import { PaymentsService } from './payments';
 import { softwareVersion } from './version';
@@ -50,7 +52,14 @@ export interface ApplianceOptions {
   simScript?: 'demo' | 'none' | readonly CallScript[];
   /** What the demo's scripted callers key (default: a card number made up per call). */
   simDemoKeys?: string;
+  /** The native addon as the service loaded it (reported in `info`). */
+  native?: { loaded: boolean; path?: string; error?: string };
+  /** A factory reset was confirmed on the front panel (the service stops, wipes state and exits). */
+  onFactoryReset?: () => void;
 }
+
+/** The card link may take this long to come up at start before `alarms/card-link` is raised. */
+const LINK_GRACE_MS = 60_000;
 
 function hasSocat(): boolean {
   return spawnSync('socat', ['-V'], { stdio: 'ignore' }).status === 0;
@@ -75,6 +84,8 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
   calls: CallManager | undefined;
   payments: PaymentsService | undefined;
   rpc: RpcServer | undefined;
+  board: ApplianceBoard | undefined;
+  linkAlarms: LinkAlarms | undefined;
   /** The broker URL the reporter uses (embedded broker's when it runs). */
   mqttUrl = '';
   private readonly log: Logger;
@@ -131,7 +142,29 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
     this.rpc = this.commands(reporter, store);
     reporter.start();
 
-    const payments = new PaymentsService({ config: c.payments, stateDir: this.stateDir, store, fleet: reporter, log: this.log, clock: this.clock });
+    const board = new ApplianceBoard({
+      config: c.gpio,
+      log: this.log,
+      clock: this.clock,
+      alarms: reporter,
+      onFactoryReset: () => (this.opts.onFactoryReset ? this.opts.onFactoryReset() : this.log.warn('factory reset confirmed, but this run mode does not reset')),
+    });
+    this.board = board;
+    board.start();
+    const linkAlarms = new LinkAlarms({ clock: this.clock, alarms: reporter, graceMs: LINK_GRACE_MS, onChange: (id, active) => board.setLinkAlarm(id, active) });
+    this.linkAlarms = linkAlarms;
+    linkAlarms.start();
+    // Payment snapshots pass through on their way to the fleet: a live one lights the secure LED.
+    const payFleet = {
+      kick: () => reporter.kick(),
+      setAlarm: (id: string, alarm: Parameters<FleetReporter['setAlarm']>[1]) => reporter.setAlarm(id, alarm),
+      setPaySnapshot: (sessionId: string, snapshot: Parameters<FleetReporter['setPaySnapshot']>[1]) => {
+        board.setPaymentActive(sessionId, snapshot !== null && snapshot['state'] !== 'ended');
+        reporter.setPaySnapshot(sessionId, snapshot);
+      },
+    };
+
+    const payments = new PaymentsService({ config: c.payments, stateDir: this.stateDir, store, fleet: payFleet, log: this.log, clock: this.clock });
     this.payments = payments;
     await payments.start();
 
@@ -174,8 +207,10 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
     this.card = card;
     card.on('link-up', (info) => {
       this.cardInfo = info;
+      linkAlarms.cardLink(true);
       reporter.publishInfo().catch((err: unknown) => this.log.error('info not published', { err: errorMessage(err) }));
     });
+    card.on('link-down', (reason) => linkAlarms.cardLink(false, reason));
     card.on('warning', (message) => cardLog.warn(message));
 
     const trunk = new FxoTrunk({
@@ -194,7 +229,10 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
     this.pri = pri;
     card.linkEvents.on('dchan', (span, data) => pri.receiveDchan(span, data));
     pri.on('warning', (m) => this.log.warn(m));
-    pri.on('dchannel', (span, up) => this.log[up ? 'info' : 'warn'](`span ${span} D-channel ${up ? 'up' : 'down'}`));
+    pri.on('dchannel', (span, up) => {
+      this.log[up ? 'info' : 'warn'](`span ${span} D-channel ${up ? 'up' : 'down'}`);
+      linkAlarms.dchannel(span, up);
+    });
     pri.start();
     const trunks = new TypedEmitter<PstnTrunkEvents>();
     trunk.on('incoming', (call) => trunks.emit('incoming', call));
@@ -250,6 +288,8 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
         this.log.warn(`stop: ${name} failed`, { err: errorMessage(err) });
       }
     };
+    // The lifeline path takes the analog lines first: the relay drops as soon as we stop.
+    await step('board relay', () => this.board?.setHealthy(false));
     await step('calls', () => this.calls?.stop(reason));
     await step('sip', () => this.sip?.stop());
     await step('demo endpoint', () => this.demo?.stop());
@@ -260,6 +300,8 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
     });
     await step('card', () => this.card?.stop());
     await step('simulator', () => this.sim?.stop());
+    await step('link alarms', () => this.linkAlarms?.stop());
+    await step('board', () => this.board?.stop());
     await step('fleet', () => this.reporter?.stop('shutdown'));
     await step('broker', () => this.broker?.stop());
     await step('store', () => this.store?.close());
@@ -353,7 +395,7 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
         model: `${process.platform}-${process.arch}`,
         ...(card ? { card: { model: card.model, fw: card.firmwareVersion, ports: card.ports.length, spans: card.spans.length } } : {}),
       },
-      sw: { tonewall: softwareVersion(), node: process.version },
+      sw: { tonewall: softwareVersion(), node: process.version, ...(this.opts.native ? { native: this.opts.native } : {}) },
       capabilities: { rpc: this.rpc?.registered ?? [], metrics: [] },
       mqtt: { broker: this.mqttUrl, protocol: this.broker ? 4 : 5 },
     };

@@ -9,6 +9,7 @@
  * Each part receives only its slice (`config.sip`, `config.card`, …).
  */
 import { z } from 'zod';
+import { gpioSchema } from '../../hw/gpio/gpio-config';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -218,6 +219,8 @@ export const configSchema = z
     mqtt: mqttSchema.prefault({}),
     store: storeSchema.prefault({}),
     payments: paymentsSchema.prefault({}),
+    /** Board I/O (hw/gpio): transfer relay, LEDs, card reset, button, tamper; off unless the board has them. */
+    gpio: gpioSchema.prefault({}),
   })
   .strict()
   .superRefine((c, ctx) => {

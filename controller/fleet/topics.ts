@@ -27,7 +27,8 @@ export interface StatusBody {
 export interface InfoBody {
   site?: string;
   hw?: { model?: string; serial?: string; card?: { model?: string; fw?: string; spans?: number; ports?: number } };
-  sw?: { tonewall?: string; node?: string; os?: string; slot?: string };
+  /** `native`: the appliance's native addon (systemd notify, mlock, wipe) loaded, or the JS fallback and why. */
+  sw?: { tonewall?: string; node?: string; os?: string; slot?: string; native?: { loaded: boolean; path?: string; error?: string } };
   capabilities?: { rpc?: string[]; metrics?: string[] };
   cert?: { notAfter?: string };
   mqtt?: { broker?: string; protocol?: number };

@@ -14,6 +14,7 @@ import { errorMessage } from '../../../hw/base/errors';
 import { loadNativeAddon } from '../../../firmware/native/loader';
 import { ConfigError, loadConfig } from '../../config/load';
 import { Appliance } from '../appliance';
+import { FACTORY_RESET_EXIT_CODE, wipeStateDir } from '../factory-reset';
 import { SystemdNotifier } from '../notify';
 import { rootLogger, waitForSignal } from '../runtime';
 import { EventLoopLagProbe, predicateCheck, Watchdog } from '../watchdog';
@@ -52,9 +53,22 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   }
   const log = rootLogger(config);
-  const notifier = new SystemdNotifier({ log, native: loadNativeAddon() });
-  log.info('service protocol', { ...notifier.health(), arch: process.arch });
-  const app = new Appliance({ config, log });
+  const native = loadNativeAddon();
+  const notifier = new SystemdNotifier({ log, native });
+  const nh = notifier.health();
+  log.info('service protocol', { ...nh, arch: process.arch });
+  let factoryReset = false;
+  let requestReset: () => void = () => undefined;
+  const resetRequested = new Promise<'factory-reset'>((res) => (requestReset = () => res('factory-reset')));
+  const app = new Appliance({
+    config,
+    log,
+    native: { loaded: nh.addonLoaded, ...(nh.addonPath ? { path: nh.addonPath } : {}), ...(nh.addonError ? { error: nh.addonError } : {}) },
+    onFactoryReset: () => {
+      factoryReset = true;
+      requestReset();
+    },
+  });
   const startedMs = systemClock.monotonicMs();
   try {
     await app.start();
@@ -73,15 +87,23 @@ export async function run(argv: string[]): Promise<number> {
       predicateCheck('card-link', () => app.card?.state === 'up' || (app.card?.info === undefined && systemClock.monotonicMs() - startedMs < CARD_LINK_GRACE_MS), 'card link is not up'),
     ],
   });
-  watchdog.on('health', (h) => notifier.status(h.healthy ? 'running: healthy' : `unhealthy: ${h.failing.map((f) => f.name).join(', ')}`));
+  watchdog.on('health', (h) => {
+    notifier.status(h.healthy ? 'running: healthy' : `unhealthy: ${h.failing.map((f) => f.name).join(', ')}`);
+    // The transfer relay holds the analog lines on tonewall only while the checks pass.
+    app.board?.setHealthy(h.healthy);
+  });
   notifier.ready('running');
   watchdog.start();
 
-  const sig = await waitForSignal();
+  const sig = await Promise.race([waitForSignal(), resetRequested]);
   log.info('stopping', { signal: sig });
   notifier.stopping(`stopping on ${sig}`);
   watchdog.stop();
   lag.stop();
-  await app.stop(sig === 'SIGTERM' ? 'shutdown' : 'interrupted');
+  await app.stop(sig === 'SIGTERM' ? 'shutdown' : sig === 'factory-reset' ? 'factory reset' : 'interrupted');
+  if (factoryReset) {
+    wipeStateDir(app.stateDir, log);
+    return FACTORY_RESET_EXIT_CODE;
+  }
   return 0;
 }
