@@ -7,7 +7,8 @@
  * - Nothing sensitive by construction: captured card digits have their own type that throws on
  *   serialisation, so putting one in `fields` fails loudly in tests. As the last line of defence
  *   (DESIGN.md §7) every record is scanned with `findCardLikeRun`; a record that matches is dropped,
- *   replaced by a notice that names only the module and the reason, and counted in `droppedRecords`.
+ *   replaced by a notice that names only the module and the reason, and counted in `droppedRecords`
+ *   (per logger tree) and in `cardGuardRefusals()` (per process).
  * - Hex dumps and other costly fields are lazy: pass a function and it is only called when the level
  *   is enabled.
  */
@@ -49,6 +50,18 @@ export interface Logger {
 export interface LogCounters {
   records: number;
   droppedRecords: number;
+}
+
+/**
+ * Records refused by the card-number guard in this process, over every logger tree (each tree also
+ * counts its own in `counters.droppedRecords`). A process-wide total because the guard is a
+ * property of the process: the metrics reporter reads it without holding every tree.
+ */
+let guardRefusals = 0;
+
+/** How many log records the last-line card-number guard has refused in this process so far. */
+export function cardGuardRefusals(): number {
+  return guardRefusals;
 }
 
 /** Shared state of one logger tree: level, sinks, counters. */
@@ -125,6 +138,7 @@ class ModuleLogger implements Logger {
     let record: LogRecord;
     if (hit) {
       this.root.counters.droppedRecords++;
+      guardRefusals++;
       record = {
         time,
         level: 'error',
