@@ -53,7 +53,7 @@ export interface ApplianceOptions {
   /** What the demo's scripted callers key (default: a card number made up per call). */
   simDemoKeys?: string;
   /** The native addon as the service loaded it (reported in `info`). */
-  native?: { loaded: boolean; path?: string; error?: string };
+  native?: { loaded: boolean; memoryLocked?: boolean; path?: string; error?: string };
   /** A factory reset was confirmed on the front panel (the service stops, wipes state and exits). */
   onFactoryReset?: () => void;
 }

@@ -13,10 +13,14 @@
  * - Front button: a confirmed factory reset (long press, then a short press within the window)
  *   calls `onFactoryReset`.
  *
+ * A line that cannot be opened raises `alarms/board-gpio` (major) and leaves the board dark; calls
+ * go on.
+ *
  * With `gpio.enabled` false (the default, and every non-board machine) nothing is opened and the
  * methods only keep state.
  */
 import type { Clock } from '../../hw/base/clock';
+import { errorMessage } from '../../hw/base/errors';
 import type { Logger } from '../../hw/base/logger';
 import { BoardIo, type BoardIoHealth } from '../../hw/gpio/board-io';
 import type { GpioConfig } from '../../hw/gpio/gpio-config';
@@ -72,7 +76,15 @@ export class ApplianceBoard {
     });
     io.on('factory-reset-armed', () => this.log.warn('factory reset armed: press the button again within the confirmation window'));
     io.on('factory-reset-cancelled', () => this.log.info('factory reset cancelled'));
-    io.start();
+    try {
+      io.start();
+    } catch (err) {
+      // Calls still flow without the board's I/O (the relay stays released: lifeline path), so
+      // this is an alarm, not a start-up failure.
+      this.log.error('board I/O unavailable', { err: errorMessage(err) });
+      this.opts.alarms.setAlarm('board-gpio', { alarmId: 'board-gpio', severity: 'major', source: 'board', raisedAt: this.opts.clock.now(), text: `board I/O unavailable: ${errorMessage(err)}` });
+      return;
+    }
     this.io = io;
     this.refresh();
   }

@@ -59,17 +59,19 @@ function makeLeaf(dir: string, name: string, ca: string, ext: string): CertPair 
   return { cert: readFileSync(join(dir, `${name}.crt`), 'utf8'), key: readFileSync(join(dir, `${name}.key`), 'utf8') };
 }
 
-const SERVER_EXT = 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature\n';
+const serverExt = (ips: readonly string[]): string => `subjectAltName=${['127.0.0.1', ...ips].map((ip) => `IP:${ip}`).join(',')},DNS:localhost\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature\n`;
+const SERVER_EXT = serverExt([]);
 const CLIENT_EXT = 'extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature\n';
 
-export function makeTestPki(): TestPki {
+/** `serverIps`: addresses the server certificate is also valid for (e.g. 10.0.2.2 as a QEMU guest sees the host). */
+export function makeTestPki(serverIps: readonly string[] = []): TestPki {
   const dir = mkdtempSync(join(tmpdir(), 'tonewall-secure-pki-'));
   makeCa(dir, 'ca');
   makeCa(dir, 'rogue-ca');
   return {
     dir,
     ca: readFileSync(join(dir, 'ca.crt'), 'utf8'),
-    server: makeLeaf(dir, 'server', 'ca', SERVER_EXT),
+    server: makeLeaf(dir, 'server', 'ca', serverExt(serverIps)),
     client: makeLeaf(dir, 'client', 'ca', CLIENT_EXT),
     rogueCa: readFileSync(join(dir, 'rogue-ca.crt'), 'utf8'),
     rogueServer: makeLeaf(dir, 'rogue-server', 'rogue-ca', SERVER_EXT),

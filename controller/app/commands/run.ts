@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { systemClock } from '../../../hw/base/clock';
 import { errorMessage } from '../../../hw/base/errors';
 import { loadNativeAddon } from '../../../firmware/native/loader';
+import { useSecureMemory } from '../../../hw/base/secure-memory';
 import { ConfigError, loadConfig } from '../../config/load';
 import { Appliance } from '../appliance';
 import { FACTORY_RESET_EXIT_CODE, wipeStateDir } from '../factory-reset';
@@ -57,13 +58,16 @@ export async function run(argv: string[]): Promise<number> {
   const notifier = new SystemdNotifier({ log, native });
   const nh = notifier.health();
   log.info('service protocol', { ...nh, arch: process.arch });
+  // Card data lives in an mlock'ed arena wiped with explicit_bzero when the addon is present.
+  const memory = useSecureMemory(native.addon);
+  log[memory.locked || !native.addon ? 'info' : 'warn']('card-data memory', { ...memory });
   let factoryReset = false;
   let requestReset: () => void = () => undefined;
   const resetRequested = new Promise<'factory-reset'>((res) => (requestReset = () => res('factory-reset')));
   const app = new Appliance({
     config,
     log,
-    native: { loaded: nh.addonLoaded, ...(nh.addonPath ? { path: nh.addonPath } : {}), ...(nh.addonError ? { error: nh.addonError } : {}) },
+    native: { loaded: nh.addonLoaded, memoryLocked: memory.locked, ...(nh.addonPath ? { path: nh.addonPath } : {}), ...(nh.addonError ? { error: nh.addonError } : {}) },
     onFactoryReset: () => {
       factoryReset = true;
       requestReset();

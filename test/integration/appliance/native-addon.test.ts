@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { loadNativeAddon, type NativeAddon } from '../../../firmware/native/loader';
 import { SystemdNotifier } from '../../../controller/app/notify';
 import { nullLogger } from '../../../hw/base/logger';
+import { secureAlloc, secureRelease, useSecureMemory } from '../../../hw/base/secure-memory';
 import { hasBinary, makeTempDir, stopChild } from '../../lib/sip-peers';
 
 /** socat receiving datagrams on `address` (UNIX-RECV), each datagram written to stdout. */
@@ -51,6 +52,20 @@ describe('appliance: native addon (this machine)', function () {
 
   after(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('locks the card-data arena with mlock and wipes released slots with explicit_bzero', () => {
+    try {
+      const s = useSecureMemory(addon);
+      assert.equal(s.backend, 'native');
+      assert.equal(s.locked, true, `mlock failed: ${s.lockError ?? ''} (RLIMIT_MEMLOCK too low?)`);
+      const b = secureAlloc(16);
+      b.fill(0x35);
+      secureRelease(b);
+      assert.ok(b.every((x) => x === 0));
+    } finally {
+      useSecureMemory(undefined);
+    }
   });
 
   it('sends READY=1 and WATCHDOG=1 datagrams to a path socket through SystemdNotifier', async () => {

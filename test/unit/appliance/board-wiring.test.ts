@@ -173,3 +173,24 @@ describe('app: link alarms', () => {
     assert.equal(active.get('span-2-dchannel')?.source, 'span/2');
   });
 });
+
+describe('app: board wiring when a line cannot be opened', () => {
+  it('raises alarms/board-gpio naming the line, opens nothing, and does not throw', () => {
+    const clock = new ManualClock();
+    const backend = new FakeGpioBackend(clock, [512]);
+    const alarms = new Map<string, AlarmBody>();
+    const board = new ApplianceBoard({
+      config: gpioSchema.parse({ enabled: true, lines: { transferRelay: { line: 512 }, tamper: { line: 600 } } }),
+      log: nullLogger,
+      clock,
+      alarms: { setAlarm: (id, a) => (a ? alarms.set(id, a) : alarms.delete(id)) },
+      backend,
+      onFactoryReset: () => undefined,
+    });
+    board.start();
+    assert.match(alarms.get('board-gpio')?.text ?? '', /600/);
+    assert.equal(backend.openLines.length, 0, 'lines opened before the failure are closed again');
+    board.setHealthy(true);
+    assert.equal(board.health(), undefined);
+  });
+});
