@@ -7,8 +7,14 @@
  * order. `stop()` publishes `status` offline/shutdown, then a normal DISCONNECT (no will).
  *
  * Every message goes through `publish()` — the one path that wraps the envelope, runs the publish
- * guard, and sets the MQTT 5 properties (contentType application/json, payloadFormatIndicator,
- * user property schema=…, message expiry for call snapshots).
+ * guard, checks the payload against its schema (payload-schemas.ts; a mismatch is refused with
+ * EFLEET_SCHEMA, logged and counted), and sets the MQTT 5 properties (contentType
+ * application/json, payloadFormatIndicator, user property schema=…, message expiry).
+ *
+ * Retained state (calls, pay, alarms, health, spans, ports, sip, config/reported) is one mechanism
+ * (`setRetained`): kept in memory, republished on every connect and on rebirth; a clear made while
+ * offline goes out on the next connect. `_fleet/rebirth` (with `enableRebirth`) republishes it
+ * after a random jitter; `config/desired` (with `attachConfigDesired`) is handed to its handler.
  *
  * Commands (rpc/): with a handler attached (`attachRpc`), every CONNACK subscribes QoS 1 to
  * `rpc/req/+` (also when the session is resumed: a session from before the handler had none) and
@@ -31,12 +37,25 @@ import { buildConnectOptions, type MqttProtocolVersion } from './connect-options
 import { MqttConnection, type MqttConnectFn } from './connection';
 import { EnvelopeSource } from './envelope';
 import { OutboxPump } from './outbox-pump';
+import { checkPayload } from './payload-schemas';
 import { PublishGuard } from './publish-guard';
 import type { RpcInbound, RpcReplyBody } from './rpc/types';
-import { type AlarmBody, type CallSnapshotBody, type DeviceTopic, type DeviceTopics, type InfoBody, type PaySnapshotBody, type StatusBody, type StatusReason, absoluteTopic, alarmTopic, callTopic, payTopic, topicPolicy } from './topics';
+import {
+  type AlarmBody, type CallSnapshotBody, type ConfigReportedBody, type DeviceTopic, type DeviceTopics, type HealthBody, type InfoBody, type MetricsBody, type PaySnapshotBody,
+  type PortStateBody, type SipTrunkStateBody, type SpanStateBody, type StatusBody, type StatusReason,
+  absoluteTopic, alarmTopic, callTopic, payTopic, portTopic, sipTrunkTopic, spanTopic, topicPolicy,
+} from './topics';
 
-/** Topics whose state is retained and republished on every connect. */
-type RetainedTopic = `calls/${string}` | `pay/${string}` | `alarms/${string}`;
+/** Topics whose state is retained and republished on every connect and on rebirth. */
+type RetainedTopic = `calls/${string}` | `pay/${string}` | `alarms/${string}` | `spans/${string}` | `ports/${string}` | `sip/${string}` | 'health' | 'config/reported';
+
+/** An inbound subscription: the absolute filter and what to do with each message on it. */
+interface InboundRoute {
+  filter: string;
+  matches: (topic: string) => boolean;
+  deliver: (topic: string, payload: Buffer, packet: IPublishPacket) => void;
+  onSubscribed?: () => void;
+}
 
 export const CONN_COUNTER_KEY = 'mqtt.conn';
 /** Acked outbox rows are pruned at most this often (each prune is a durable write). */
@@ -75,6 +94,8 @@ export interface FleetMetrics {
   published: number;
   publishErrors: number;
   guardRefused: number;
+  /** Payloads refused because they did not match their topic's schema. */
+  schemaRefused: number;
   eventsPublished: number;
   eventsHistorical: number;
   eventsFailed: number;
@@ -90,6 +111,10 @@ export interface FleetReporterEvents {
   message: [topic: string, payload: Buffer, packet: IPublishPacket];
   /** The broker granted the `rpc/req/+` subscription of this session. */
   'rpc-subscribed': [{ filter: string; conn: number }];
+  /** The broker granted an inbound subscription (`config/desired`, `_fleet/rebirth`, `rpc/req/+`). */
+  subscribed: [{ filter: string; conn: number }];
+  /** A rebirth (on request or by `_fleet/rebirth`) republished everything. */
+  reborn: [{ trigger: 'fleet' | 'command' }];
 }
 
 export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
@@ -112,6 +137,9 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
   private publishErrors = 0;
   private sessionReason: StatusReason = 'startup';
   private rpcHandler: ((req: RpcInbound) => void) | undefined;
+  private readonly routes: InboundRoute[] = [];
+  private schemaRefused = 0;
+  private rebirthTimer: TimerHandle | undefined;
 
   constructor(private readonly opts: FleetReporterOptions) {
     super();
@@ -144,9 +172,15 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
       this.emit('disconnected', d);
     });
     this.connection.on('message', (topic, payload, packet) => {
-      this.deliverRpc(topic, payload, packet);
+      for (const r of this.routes) if (r.matches(topic)) r.deliver(topic, payload, packet);
       this.emit('message', topic, payload, packet);
     });
+  }
+
+  private addRoute(route: InboundRoute): void {
+    this.routes.push(route);
+    const client = this.connection.activeClient;
+    if (client) this.subscribeRoute(client, route);
   }
 
   /**
@@ -156,8 +190,43 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
   attachRpc(handler: (req: RpcInbound) => void): void {
     if (this.rpcHandler) throw new TonewallError('EFLEET_RPC', 'an rpc handler is already attached');
     this.rpcHandler = handler;
-    const client = this.connection.activeClient;
-    if (client) this.subscribeRpc(client);
+    const prefix = this.topic('rpc/req/');
+    this.addRoute({
+      filter: this.topic('rpc/req/+'),
+      matches: (t) => t.startsWith(prefix),
+      deliver: (t, payload, packet) => this.deliverRpc(t, payload, packet),
+      onSubscribed: () => this.emit('rpc-subscribed', { filter: this.topic('rpc/req/+'), conn: this.env.conn }),
+    });
+  }
+
+  /**
+   * Hands every (retained) `config/desired` payload to `handler` (config-sync.ts decides). An empty
+   * payload (the retained message cleared) is not handed over.
+   */
+  attachConfigDesired(handler: (payload: Buffer) => void): void {
+    const filter = this.topic('config/desired');
+    this.addRoute({ filter, matches: (t) => t === filter, deliver: (_t, payload) => payload.length > 0 && handler(payload) });
+  }
+
+  /**
+   * Subscribes `${topicRoot}/_fleet/rebirth`: any message there republishes all retained state
+   * after a random delay in [0, jitterMaxMs) (a fleet of devices must not answer at once). Several
+   * requests within one delay make one rebirth.
+   */
+  enableRebirth(jitterMaxMs: number): void {
+    const filter = `${this.opts.mqtt.topicRoot}/_fleet/rebirth`;
+    const random = this.opts.random ?? Math.random;
+    this.addRoute({
+      filter,
+      matches: (t) => t === filter,
+      deliver: () => {
+        if (this.rebirthTimer) return;
+        this.rebirthTimer = this.clock.setTimeout(() => {
+          this.rebirthTimer = undefined;
+          this.republish('fleet').catch((err: unknown) => this.log.warn('fleet rebirth failed', { err: errorMessage(err) }));
+        }, Math.floor(random() * Math.max(0, jitterMaxMs)));
+      },
+    });
   }
 
   /** `${root}/${dev}/rpc/res/`: replies may only go under it. */
@@ -181,13 +250,18 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
     await this.publish(client, rel, body, { messageExpiryS: expiryS, correlationData });
   }
 
-  /** Republishes status online, info and the call snapshots (`_fleet/rebirth`, rpc `rebirth`). */
+  /** Republishes status online, info and all retained state (rpc `rebirth`; `_fleet/rebirth` after its jitter). */
   async rebirth(): Promise<void> {
+    await this.republish('command');
+  }
+
+  private async republish(trigger: 'fleet' | 'command'): Promise<void> {
     const client = this.connection.activeClient;
     if (!client) throw new TonewallError('EFLEET_OFFLINE', 'rebirth: not connected');
     await this.publish(client, 'status', this.statusBody('online', this.sessionReason));
     await this.publish(client, 'info', this.opts.info());
-    for (const [rel, r] of this.retained) await this.publish(client, rel, r.body, r.expiryS !== undefined ? { messageExpiryS: r.expiryS } : {});
+    for (const [rel, r] of [...this.retained]) await this.publish(client, rel, r.body, r.expiryS !== undefined ? { messageExpiryS: r.expiryS } : {});
+    this.emit('reborn', { trigger });
   }
 
   /** Absolute topic for a relative one under this device. */
@@ -213,6 +287,8 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
   async stop(reason: 'shutdown' | 'restart' = 'shutdown'): Promise<void> {
     this.pollTimer?.cancel();
     this.pollTimer = undefined;
+    this.rebirthTimer?.cancel();
+    this.rebirthTimer = undefined;
     this.pump.onDisconnected();
     await this.connection.stop(async (client) => {
       await this.publish(client, 'status', this.statusBody('offline', reason));
@@ -251,7 +327,51 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
     this.setRetained(alarmTopic(alarmId), alarm, undefined);
   }
 
-  /** The one mechanism behind call, payment and alarm state: kept in memory, sent now when connected. */
+  /** Sets the retained `health` (health.ts publishes it on change, debounced, and periodically). */
+  setHealth(body: HealthBody): void {
+    this.setRetained('health', body, undefined);
+  }
+
+  /** Sets (or with null clears) the retained state of PRI/CAS span `n`, `spans/{n}`. */
+  setSpanState(n: number, body: SpanStateBody | null): void {
+    if (body !== null && body.span !== n) throw new TonewallError('EFLEET_SNAPSHOT', `span state for ${n} carries span ${body.span}`);
+    this.setRetained(spanTopic(n), body, undefined);
+  }
+
+  /** Sets (or with null clears) the retained state of analog port `n`, `ports/{n}`. */
+  setPortState(n: number, body: PortStateBody | null): void {
+    if (body !== null && body.port !== n) throw new TonewallError('EFLEET_SNAPSHOT', `port state for ${n} carries port ${body.port}`);
+    this.setRetained(portTopic(n), body, undefined);
+  }
+
+  /** Sets (or with null clears) the retained state of SIP trunk `name`, `sip/{name}`. */
+  setSipTrunkState(name: string, body: SipTrunkStateBody | null): void {
+    if (body !== null && body.trunk !== name) throw new TonewallError('EFLEET_SNAPSHOT', `sip trunk state for "${name}" carries trunk "${body.trunk}"`);
+    this.setRetained(sipTrunkTopic(name), body, undefined);
+  }
+
+  /** Sets the retained `config/reported` (config-sync.ts). */
+  setConfigReported(body: ConfigReportedBody): void {
+    this.setRetained('config/reported', body, undefined);
+  }
+
+  /** The retained body of `rel` as last set (undefined when none or cleared). */
+  retainedBody<T extends RetainedTopic>(rel: T): DeviceTopics[T] | undefined {
+    return this.retained.get(rel)?.body as DeviceTopics[T] | undefined;
+  }
+
+  /**
+   * Publishes one `metrics` sample: QoS 0, not retained, message expiry `expiryS` (2× the interval,
+   * so a stale sample never reaches a late subscriber). Dropped while offline (returns false).
+   */
+  publishMetrics(body: MetricsBody, expiryS: number): boolean {
+    const client = this.connection.activeClient;
+    if (!client) return false;
+    this.publish(client, 'metrics', body, { messageExpiryS: expiryS }).catch((err: unknown) => this.log.warn('publishing metrics failed', { err: errorMessage(err) }));
+    return true;
+  }
+
+  /** The one mechanism behind all retained state: kept in memory, sent now when connected. */
   private setRetained<T extends RetainedTopic>(rel: T, body: DeviceTopics[T] | null, expiryS: number | undefined): void {
     if (body === null) {
       this.retained.delete(rel);
@@ -281,6 +401,7 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
       published: this.published,
       publishErrors: this.publishErrors,
       guardRefused: this.guard.refused,
+      schemaRefused: this.schemaRefused,
       eventsPublished: this.pump.counters.published,
       eventsHistorical: this.pump.counters.historical,
       eventsFailed: this.pump.counters.failed,
@@ -306,7 +427,7 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
     this.sessions++;
     const reason = this.sessions === 1 ? 'startup' : 'reconnect';
     this.sessionReason = reason;
-    if (this.rpcHandler) this.subscribeRpc(client);
+    for (const r of this.routes) this.subscribeRoute(client, r);
     const fail = (what: string) => (err: unknown) => this.log.warn(`publishing ${what} failed`, { err: errorMessage(err) });
     // Written to the socket in this order: status, info, snapshots, then events.
     this.publish(client, 'status', this.statusBody('online', reason)).catch(fail('status'));
@@ -338,13 +459,16 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
     return this.publish(client, ev.topic as `events/${string}`, body);
   }
 
-  private subscribeRpc(client: MqttClient): void {
-    const filter = this.topic('rpc/req/+');
+  private subscribeRoute(client: MqttClient, route: InboundRoute): void {
+    const filter = route.filter;
     client.subscribe(filter, { qos: 1 }, (err, granted) => {
       const code = granted?.[0]?.qos;
-      if (err) this.log.warn('rpc subscription failed', { filter, err: errorMessage(err) });
-      else if (code !== 0 && code !== 1) this.log.warn('rpc subscription refused by the broker', { filter, code });
-      else this.emit('rpc-subscribed', { filter, conn: this.env.conn });
+      if (err) this.log.warn('subscription failed', { filter, err: errorMessage(err) });
+      else if (code !== 0 && code !== 1) this.log.warn('subscription refused by the broker', { filter, code });
+      else {
+        route.onSubscribed?.();
+        this.emit('subscribed', { filter, conn: this.env.conn });
+      }
     });
   }
 
@@ -367,6 +491,12 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
     const topic = this.topic(rel);
     const payload = this.env.wrap(body);
     this.guard.check(topic, payload);
+    const mismatch = checkPayload(rel, payload);
+    if (mismatch !== undefined) {
+      this.schemaRefused++;
+      this.log.warn('publish refused: payload does not match its schema', { topic: rel, problem: mismatch });
+      throw new TonewallError('EFLEET_SCHEMA', `publish to ${rel} refused: ${mismatch}`);
+    }
     const policy = topicPolicy(rel);
     const opts: IClientPublishOptions = { qos: policy.qos, retain: policy.retain };
     if (this.protocolVersion === 5) {

@@ -3,12 +3,17 @@
  * publish of the wrong shape to a topic is a compile error (STYLE.md: one module of types keyed by
  * topic). Topics here are relative to `${topicRoot}/${deviceId}/`.
  *
- * Every payload is `Envelope & Body` (envelope.ts). Only the topics the walking skeleton publishes
- * are here; health, spans, alarms, pay, metrics, rpc, config and ota join as they are built.
+ * Every payload is `Envelope & Body` (envelope.ts). The zod schemas of payload-schemas.ts are the
+ * source of the newer bodies (health, metrics, spans, ports, sip, config/reported); the older
+ * interfaces below are checked against their schemas at compile time (bottom of this file).
  */
+import type { z } from 'zod';
 import { TonewallError } from '../../hw/base/errors';
 import type { JsonObject } from '../store/json';
+import type { alarmBodyShape, callBodyShape, ConfigReportedBody, HealthBody, MetricsBody, PortStateBody, SipTrunkStateBody, SpanStateBody, statusBodyShape } from './payload-schemas';
 import type { RpcReplyBody } from './rpc/types';
+
+export type { ConfigReportedBody, HealthBody, HealthChecks, HealthStatus, LegMetrics, MetricsBody, PortStateBody, SipTrunkStateBody, SpanAlarm, SpanStateBody } from './payload-schemas';
 
 export type StatusState = 'online' | 'offline';
 /** startup: first connect of this process; reconnect: any later one; lwt: the last will. */
@@ -28,7 +33,7 @@ export interface InfoBody {
   site?: string;
   hw?: { model?: string; serial?: string; card?: { model?: string; fw?: string; spans?: number; ports?: number } };
   /** `native`: the appliance's native addon (systemd notify, mlock, wipe) loaded, or the JS fallback and why. */
-  sw?: { tonewall?: string; node?: string; os?: string; slot?: string; native?: { loaded: boolean; path?: string; error?: string } };
+  sw?: { tonewall?: string; node?: string; os?: string; slot?: string; native?: { loaded: boolean; memoryLocked?: boolean; path?: string; error?: string } };
   capabilities?: { rpc?: string[]; metrics?: string[] };
   cert?: { notAfter?: string };
   mqtt?: { broker?: string; protocol?: number };
@@ -88,6 +93,14 @@ export interface DeviceTopics {
   [payTopic: `pay/${string}`]: PaySnapshotBody;
   [alarmTopic: `alarms/${string}`]: AlarmBody;
   [eventTopic: `events/${string}`]: EventBody;
+  /** Retained overall health and checks. */
+  health: HealthBody;
+  /** QoS 0, message expiry 2× the interval. */
+  metrics: MetricsBody;
+  [spanTopic: `spans/${string}`]: SpanStateBody;
+  [portTopic: `ports/${string}`]: PortStateBody;
+  [sipTopic: `sip/${string}`]: SipTrunkStateBody;
+  'config/reported': ConfigReportedBody;
   /** Command replies (QoS 1, not retained, message expiry; docs/mqtt/rpc.md). */
   [rpcResTopic: `rpc/res/${string}`]: RpcReplyBody;
 }
@@ -108,6 +121,12 @@ export function topicPolicy(topic: DeviceTopic): TopicPolicy {
   if (topic.startsWith('pay/')) return { qos: 1, retain: true, schema: 'pay@1' };
   if (topic.startsWith('alarms/')) return { qos: 1, retain: true, schema: 'alarm@1' };
   if (topic.startsWith('rpc/res/')) return { qos: 1, retain: false, schema: 'rpc-reply@1' };
+  if (topic === 'health') return { qos: 1, retain: true, schema: 'health@1' };
+  if (topic === 'metrics') return { qos: 0, retain: false, schema: 'metrics@1' };
+  if (topic.startsWith('spans/')) return { qos: 1, retain: true, schema: 'span@1' };
+  if (topic.startsWith('ports/')) return { qos: 1, retain: true, schema: 'port@1' };
+  if (topic.startsWith('sip/')) return { qos: 1, retain: true, schema: 'sip-trunk@1' };
+  if (topic === 'config/reported') return { qos: 1, retain: true, schema: 'config-reported@1' };
   return { qos: 1, retain: false, schema: 'event@1' };
 }
 
@@ -133,6 +152,20 @@ export function alarmTopic(alarmId: string): `alarms/${string}` {
   return `alarms/${topicLevel('alarm id', alarmId)}`;
 }
 
+export function spanTopic(span: number): `spans/${string}` {
+  if (!Number.isInteger(span) || span < 1 || span > 64) throw new TonewallError('EFLEET_TOPIC', `span ${span} is not an integer 1-64`);
+  return `spans/${span}`;
+}
+
+export function portTopic(port: number): `ports/${string}` {
+  if (!Number.isInteger(port) || port < 1 || port > 999) throw new TonewallError('EFLEET_TOPIC', `port ${port} is not an integer 1-999`);
+  return `ports/${port}`;
+}
+
+export function sipTrunkTopic(trunk: string): `sip/${string}` {
+  return `sip/${topicLevel('sip trunk name', trunk)}`;
+}
+
 export function eventTopic(type: string): `events/${string}` {
   return `events/${topicLevel('event type', type)}`;
 }
@@ -145,3 +178,12 @@ export function absoluteTopic(root: string, deviceId: string, relative: string):
   topicLevel('device id', deviceId);
   return `${root}/${deviceId}/${relative}`;
 }
+
+// Compile-time: the hand-written bodies above and their schemas (payload-schemas.ts) agree.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const bodiesMatchSchemas: [
+  Same<StatusBody, z.infer<z.ZodObject<typeof statusBodyShape>>>,
+  Same<AlarmBody, z.infer<z.ZodObject<typeof alarmBodyShape>>>,
+  Same<Omit<CallSnapshotBody, never>, z.infer<z.ZodObject<typeof callBodyShape>>>,
+] = [true, true, true];
+void bodiesMatchSchemas;

@@ -4,10 +4,10 @@
  *  - `get_info` → the `info` birth record;
  *  - `rebirth` → republishes status, info and call snapshots; answers once they are sent.
  */
-import { z } from 'zod';
 import type { Clock } from '../../../hw/base/clock';
 import type { JsonObject } from '../../store/json';
 import type { InfoBody } from '../topics';
+import { RPC_PARAMS } from './method-params';
 import type { RpcServer } from './rpc-server';
 
 export interface BuiltinDeps {
@@ -16,13 +16,12 @@ export interface BuiltinDeps {
   rebirth: () => Promise<void>;
 }
 
-const noParams = z.object({}).strict();
 
 export function registerBuiltins(rpc: RpcServer, deps: BuiltinDeps): void {
-  rpc.register('ping', { schema: noParams, handler: () => Promise.resolve({ status: 'ok', data: { pong: true, ts: deps.clock.now() } }) });
-  rpc.register('get_info', { schema: noParams, handler: () => Promise.resolve({ status: 'ok', data: deps.info() as JsonObject }) });
+  rpc.register('ping', { schema: RPC_PARAMS.ping, handler: () => Promise.resolve({ status: 'ok', data: { pong: true, ts: deps.clock.now() } }) });
+  rpc.register('get_info', { schema: RPC_PARAMS.get_info, handler: () => Promise.resolve({ status: 'ok', data: deps.info() as JsonObject }) });
   rpc.register('rebirth', {
-    schema: noParams,
+    schema: RPC_PARAMS.rebirth,
     handler: async () => {
       await deps.rebirth();
       return { status: 'ok' };

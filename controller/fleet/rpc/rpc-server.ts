@@ -137,7 +137,7 @@ export class RpcServer {
     if (r.exp !== undefined && r.exp < now) return err('expired', `request expired at ${iso(r.exp)}; device time is ${iso(now)}`);
     const def = this.methods.get(method);
     if (!def) return err('unknown_method', `method "${method.slice(0, 64)}" is unknown; expected one of ${this.registered.join(', ')}`);
-    if (def.dangerous === true) {
+    if (def.dangerous === true || (typeof def.dangerous === 'function' && def.dangerous(r.params))) {
       if (!this.fleetKey) return err('signature_required', `method "${method}" needs a fleet-key signature and no fleet key is configured`);
       if (r.exp === undefined || r.sig === undefined) return err('signature_required', `method "${method}" needs "exp" and "sig" (Ed25519 by the fleet key)`);
       if (!verifyRequestSignature(this.fleetKey, canonicalRequest(method, r.reqId, r.exp, r.params), r.sig)) {

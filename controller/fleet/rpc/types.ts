@@ -29,8 +29,11 @@ export interface RpcContext {
 export interface RpcMethod<P> {
   /** Validates `params` (absent params are validated as `{}`); use strict objects. */
   schema: ZodType<P>;
-  /** Requires a fleet-key signature and an `exp` (reboot, forced restart, factory_reset). */
-  dangerous?: boolean;
+  /**
+   * Requires a fleet-key signature and an `exp` (reboot, factory_reset); a function decides from the
+   * raw params (restart: only when `force` is true).
+   */
+  dangerous?: boolean | ((rawParams: Record<string, unknown> | undefined) => boolean);
   handler: (params: P, ctx: RpcContext) => Promise<RpcOutcome>;
 }
 
