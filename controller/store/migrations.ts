@@ -99,6 +99,19 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX payment_sessions_call ON payment_sessions(call_id);
     `,
   },
+  {
+    version: 3,
+    name: 'fleet_config',
+    sql: `
+      CREATE TABLE fleet_config (
+        id         INTEGER PRIMARY KEY CHECK (id = 1),
+        version    INTEGER NOT NULL,
+        overlay    TEXT    NOT NULL,
+        reported   TEXT    NOT NULL,
+        updated_ms INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 /** The version the code expects after `migrate`. */

@@ -21,6 +21,7 @@ import { AuditLog } from './audit';
 import { PaymentSessions } from './payment-sessions';
 import { Calls } from './calls';
 import { DeviceState } from './device-state';
+import { FleetConfigStore } from './fleet-config';
 import { migrate, schemaVersion } from './migrations';
 import { Outbox } from './outbox';
 
@@ -45,6 +46,8 @@ export class Store {
   readonly deviceState: DeviceState;
   readonly audit: AuditLog;
   readonly payments: PaymentSessions;
+  /** The fleet-pushed configuration (config/desired) as accepted. */
+  readonly fleetConfig: FleetConfigStore;
   readonly path: string;
 
   private constructor(
@@ -60,6 +63,25 @@ export class Store {
     this.deviceState = new DeviceState(db, clock);
     this.audit = new AuditLog(db, clock);
     this.payments = new PaymentSessions(db);
+    this.fleetConfig = new FleetConfigStore(db, clock);
+  }
+
+  /**
+   * Figures for diagnostics: schema version, outbox depth/bound/last seq, row counts, file size.
+   * Never row contents.
+   */
+  stats(): { schemaVersion: number; outboxDepth: number; outboxMaxRows: number; outboxLastSeq: number; rows: Record<string, number>; pageCount: number; pageSize: number } {
+    const rows: Record<string, number> = {};
+    for (const t of this.tables()) rows[t] = (this.db.prepare(`SELECT COUNT(*) AS n FROM ${t}`).get() as { n: number }).n;
+    return {
+      schemaVersion: schemaVersion(this.db),
+      outboxDepth: this.outbox.depth(),
+      outboxMaxRows: this.outbox.maxRows,
+      outboxLastSeq: this.outbox.lastSeq(),
+      rows,
+      pageCount: Number(this.db.pragma('page_count', { simple: true })),
+      pageSize: Number(this.db.pragma('page_size', { simple: true })),
+    };
   }
 
   /** Opens (creating when needed) and migrates the database; see the file header for the sequence. */

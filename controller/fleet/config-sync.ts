@@ -1,0 +1,177 @@
+/**
+ * `config/desired` → `config/reported` (DESIGN.md §6). The fleet publishes, retained,
+ * `{version, config}`: a partial configuration laid over the device's file configuration (the
+ * whole overlay each time, not a delta against the previous version). For each one:
+ *
+ *   parse (strict) ──bad──▶ rejected (errors)             versions ≤ the applied one: ignored
+ *        │
+ *   file config ⊕ overlay → validate with the config schema ──errors──▶ rejected (every error, with its path)
+ *        │
+ *   changed key paths vs. what runs now:
+ *     all under a live prefix (the app's registry) → applied now (the appliers run) → `applied`
+ *     any other                                    → persisted, waits for a restart → `pending_restart`
+ *
+ * An accepted version (applied or pending) is persisted with its overlay (store/fleet-config.ts);
+ * the next start lays it over the file configuration (`configWithStoredOverlay`). The report is
+ * retained on `config/reported`: `{version, state, errors[], appliedAt, restartKeys?}`. Secrets are
+ * never echoed: an error at a secret key (password, key, token, …) names the path only.
+ * `null` in the overlay removes a key (back to the file value or the default).
+ */
+import type { Clock } from '../../hw/base/clock';
+import { errorMessage } from '../../hw/base/errors';
+import type { Logger } from '../../hw/base/logger';
+import type { Config } from '../config/schema';
+import type { FleetConfigStore } from '../store/fleet-config';
+import type { JsonObject } from '../store/json';
+import { type ConfigReportedBody, configDesiredSchema, issuesLine } from './payload-schemas';
+
+export type ConfigValidator = (input: unknown) => { ok: true; config: Config } | { ok: false; errors: string[] };
+
+/** A key prefix (`log.level`, `mqtt.metricsIntervalS`, `payments`) the app can apply without a restart. */
+export interface LiveConfigKey {
+  prefix: string;
+  apply: (config: Config) => void;
+}
+
+export interface ConfigSyncOptions {
+  /** The file configuration (with environment and flags), without any fleet overlay. */
+  fileConfig: Config;
+  /** The configuration the process started with (file config ⊕ the stored overlay). */
+  running: Config;
+  store: Pick<FleetConfigStore, 'get' | 'accept' | 'report'>;
+  validate: ConfigValidator;
+  live: readonly LiveConfigKey[];
+  publish: (body: ConfigReportedBody) => void;
+  clock: Clock;
+  log: Logger;
+}
+
+const SECRET_KEY = /^(password|secret|key|privateKey|token|passphrase)$/i;
+
+type Plain = Record<string, unknown>;
+const isPlain = (v: unknown): v is Plain => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** `base` with `overlay` laid over it: objects merge, anything else replaces, null deletes. */
+export function overlayConfig(base: unknown, overlay: unknown): unknown {
+  if (!isPlain(base) || !isPlain(overlay)) return overlay === undefined ? base : overlay;
+  const out: Plain = { ...base };
+  for (const [k, v] of Object.entries(overlay)) {
+    if (v === null) delete out[k];
+    else out[k] = overlayConfig(base[k], v);
+  }
+  return out;
+}
+
+/** Leaf key paths whose values differ between `a` and `b` (arrays compare whole). */
+export function changedPaths(a: unknown, b: unknown, prefix = ''): string[] {
+  if (isPlain(a) && isPlain(b)) {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    return [...keys].sort().flatMap((k) => changedPaths(a[k], b[k], prefix ? `${prefix}.${k}` : k));
+  }
+  return JSON.stringify(a) === JSON.stringify(b) ? [] : [prefix || '(root)'];
+}
+
+const under = (path: string, prefix: string): boolean => path === prefix || path.startsWith(`${prefix}.`);
+
+/** An error line with the value withheld when its path ends at a secret key. */
+export function redactErrorLine(line: string): string {
+  const m = /^([A-Za-z0-9_.]+): /.exec(line);
+  const path = m?.[1];
+  if (path === undefined) return line;
+  const last = path.slice(path.lastIndexOf('.') + 1);
+  return SECRET_KEY.test(last) ? `${path}: is not valid (value withheld: secret)` : line;
+}
+
+/** The configuration to start with: the file configuration ⊕ the stored overlay, if it still validates. */
+export function configWithStoredOverlay(fileConfig: Config, store: Pick<FleetConfigStore, 'get'>, validate: ConfigValidator, log: Logger): { config: Config; version: number } {
+  const stored = store.get();
+  if (stored.version === 0) return { config: fileConfig, version: 0 };
+  const r = validate(overlayConfig(fileConfig, stored.overlay));
+  if (r.ok) return { config: r.config, version: stored.version };
+  log.error('the stored fleet configuration no longer validates; starting from the file configuration', { version: stored.version, errors: r.errors.map(redactErrorLine).slice(0, 10) });
+  return { config: fileConfig, version: 0 };
+}
+
+export class ConfigSync {
+  private effective: Config;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: ConfigSyncOptions) {
+    this.effective = opts.running;
+    this.log = opts.log.child('config-sync');
+  }
+
+  /** The applied desired version (0: none). */
+  get appliedVersion(): number {
+    return this.opts.store.get().version;
+  }
+
+  /** Republishes the last stored report (at start: config/reported is retained state). */
+  start(): void {
+    const last = this.opts.store.get().reported;
+    if (last) this.opts.publish(last as unknown as ConfigReportedBody);
+  }
+
+  /** Handles one `config/desired` payload; returns the report published, or undefined when ignored. */
+  handle(payload: Buffer): ConfigReportedBody | undefined {
+    let json: unknown;
+    try {
+      json = JSON.parse(payload.toString('utf8'));
+    } catch (err) {
+      return this.reject(0, [`(root): payload is not JSON (${errorMessage(err)}); expected {"version":N,"config":{…}}`]);
+    }
+    const parsed = configDesiredSchema.safeParse(json);
+    if (!parsed.success) {
+      const v = isPlain(json) && Number.isSafeInteger(json['version']) && Number(json['version']) > 0 ? Number(json['version']) : 0;
+      return this.reject(v, [`desired ${issuesLine(parsed.error, 20)}`]);
+    }
+    const { version, config: overlay } = parsed.data;
+    const applied = this.appliedVersion;
+    if (version <= applied) {
+      this.log.debug('desired configuration ignored: not above the applied version', { version, applied });
+      return undefined;
+    }
+    const result = this.opts.validate(overlayConfig(this.opts.fileConfig, overlay));
+    if (!result.ok) return this.reject(version, result.errors);
+    const next = result.config;
+    const restartKeys = changedPaths(this.opts.running, next).filter((p) => !this.opts.live.some((l) => under(p, l.prefix)));
+    const liveChanged = changedPaths(this.effective, next).filter((p) => this.opts.live.some((l) => under(p, l.prefix)));
+    for (const l of this.opts.live) {
+      if (!liveChanged.some((p) => under(p, l.prefix))) continue;
+      try {
+        l.apply(next);
+      } catch (err) {
+        this.log.warn('live configuration change failed; it waits for a restart', { prefix: l.prefix, err: errorMessage(err) });
+        restartKeys.push(...liveChanged.filter((p) => under(p, l.prefix)));
+      }
+    }
+    this.effective = next;
+    const report: ConfigReportedBody = {
+      version,
+      state: restartKeys.length > 0 ? 'pending_restart' : 'applied',
+      errors: [],
+      appliedAt: this.opts.clock.now(),
+      ...(restartKeys.length > 0 ? { restartKeys: [...new Set(restartKeys)].sort() } : {}),
+    };
+    try {
+      this.opts.store.accept(version, overlay as JsonObject, report);
+    } catch (err) {
+      return this.reject(version, [`(root): the configuration could not be persisted: ${errorMessage(err)}`]);
+    }
+    this.log.info('desired configuration accepted', { version, state: report.state, changed: liveChanged.length, restartKeys: report.restartKeys?.length ?? 0 });
+    this.opts.publish(report);
+    return report;
+  }
+
+  private reject(version: number, errors: string[]): ConfigReportedBody {
+    const report: ConfigReportedBody = { version, state: 'rejected', errors: errors.map(redactErrorLine), appliedAt: this.opts.clock.now() };
+    this.log.warn('desired configuration rejected', { version, errors: report.errors.length });
+    try {
+      this.opts.store.report(report);
+    } catch (err) {
+      this.log.warn('config report not persisted', { err: errorMessage(err) });
+    }
+    this.opts.publish(report);
+    return report;
+  }
+}
