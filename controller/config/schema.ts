@@ -69,6 +69,75 @@ export const cardSchema = z
   })
   .strict();
 
+/** One SIP trunk toward the contact center (docs/sip.md): tried in list order for outgoing calls. */
+export const sipTrunkSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'expected 1-32 letters, digits, "_" or "-"'),
+    /** Request-URI template: `{called}` is replaced by the called number; `;transport=tcp|tls` or sips: must match sip.transport. */
+    uri: z.string().regex(/^sips?:/, 'expected a sip: or sips: URI'),
+    /** Digest credentials (RFC 7616/8760) answered to 401/407 challenges from this trunk. */
+    auth: z.object({ username: z.string().min(1), password: z.string().min(1), realm: z.string().optional() }).strict().optional(),
+    register: z
+      .object({
+        enabled: z.boolean().default(false),
+        expiresS: z.number().int().min(60).max(86400).default(3600),
+        /** Failure backoff: doubles from retryMinS up to retryMaxS (RFC 5626 §4.5 style). */
+        retryMinS: z.number().int().min(1).default(5),
+        retryMaxS: z.number().int().min(1).default(300),
+      })
+      .strict()
+      .prefault({}),
+    /** OPTIONS keepalive interval; 0 = no probing, the trunk is always taken as up. */
+    optionsIntervalS: z.number().int().min(0).max(3600).default(30),
+    /** Hysteresis: consecutive OPTIONS failures to mark down / successes to mark up again. */
+    downAfter: z.number().int().min(1).max(10).default(2),
+    upAfter: z.number().int().min(1).max(10).default(2),
+  })
+  .strict();
+
+/** SIP edge security (DESIGN.md §7, docs/sip.md): who may send requests, rate limits, bans. */
+export const sipEdgeSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** IPv4/IPv6 addresses or CIDRs allowed to send requests, besides the trunks' and contactCenterUri's literal addresses. */
+    allow: z.array(z.string().regex(/^[0-9A-Fa-f.:]+(\/[0-9]{1,3})?$/, 'expected an IP address or CIDR')).default([]),
+    /** Token bucket per allowed source: requests per second and burst. */
+    peerRatePerS: z.number().min(1).default(500),
+    peerBurst: z.number().int().min(1).default(1000),
+    /** Requests from unknown sources are refused; more than unknownBurst of them within unknownWindowS bans the source. */
+    unknownBurst: z.number().int().min(1).default(20),
+    unknownWindowS: z.number().int().min(1).default(10),
+    banS: z.number().int().min(1).default(3600),
+    /** A rejection is logged once per source and reason per interval (then counted). */
+    logIntervalS: z.number().int().min(1).default(60),
+  })
+  .strict();
+
+/** One SIP → PSTN routing rule (docs/sip-calls.md): match the called number, rewrite it, pick the trunk. */
+export const sipRoutingRuleSchema = z
+  .object({
+    /** The called number starts with these digits ('' or absent with no regex: every number). */
+    prefix: z.string().regex(/^[0-9*#+]*$/, 'expected digits, *, # or +').optional(),
+    /** Or: a JavaScript regular expression the whole called number must match. */
+    regex: z
+      .string()
+      .refine((r) => {
+        try {
+          new RegExp(r);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'expected a valid regular expression')
+      .optional(),
+    /** Leading digits removed, then `prepend` put in front. */
+    strip: z.number().int().min(0).max(32).default(0),
+    prepend: z.string().regex(/^[0-9*#+]*$/, 'expected digits, *, # or +').default(''),
+    /** PSTN trunk for the call (`port/N`, `span/N`); absent: the trunk picks a free channel. */
+    trunk: z.string().regex(/^(port|span)\/[0-9]+$/, 'expected port/N or span/N').optional(),
+  })
+  .strict();
+
 export const sipSchema = z
   .object({
     bindAddress: z.string().default('127.0.0.1'),
@@ -87,6 +156,18 @@ export const sipSchema = z
     userAgent: z.string().default('tonewall'),
     /** Answer-timeout for outgoing INVITEs (RFC 3261 Timer B is 64*T1 = 32 s). */
     inviteTimeoutMs: z.number().int().min(1000).default(32000),
+    /** Transport of the SIP user agent (RFC 3261 §18): udp, tcp, or tls (sips:, TLS 1.2+). */
+    transport: z.enum(['udp', 'tcp', 'tls']).default('udp'),
+    /** TLS files (PEM): caFile verifies peers; certFile/keyFile are our server and client certificate. */
+    tls: z
+      .object({ caFile: z.string().default(''), certFile: z.string().default(''), keyFile: z.string().default(''), verifyClient: z.boolean().default(false) })
+      .strict()
+      .prefault({}),
+    /** RFC 5626 CRLF keepalive on TCP/TLS connections we open; 0 = off. */
+    streamKeepaliveS: z.number().int().min(0).max(3600).default(0),
+    /** Ordered trunks; empty = contactCenterUri as the one implicit trunk. */
+    trunks: z.array(sipTrunkSchema).default([]),
+    edge: sipEdgeSchema.prefault({}),
     /** The embedded demo contact center: a SIP endpoint in this process that answers every call. */
     demoEndpoint: z
       .object({
@@ -243,6 +324,8 @@ export type ConfigInput = z.input<typeof configSchema>;
 export type CardConfig = Config['card'];
 export type SimConfig = Config['card']['sim'];
 export type SipConfig = Config['sip'];
+export type SipTrunkConfig = SipConfig['trunks'][number];
+export type SipEdgeConfig = SipConfig['edge'];
 export type PstnConfig = Config['pstn'];
 export type MqttConfig = Config['mqtt'];
 export type StoreConfig = Config['store'];

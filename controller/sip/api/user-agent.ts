@@ -21,7 +21,8 @@ import { formatHostPort, parseSipUri } from '../core/messages/uri';
 import { TransactionLayer, type ServerTransaction } from '../core/transaction-layer';
 import { InviteServerTransaction } from '../core/transactions/invite-server';
 import { DEFAULT_SIP_TIMERS, type ClientTransactionUser, type Destination, type SipTimerValues } from '../core/transactions/transaction';
-import { createUdpSocket, UdpTransport, type RemoteInfo, type SipTransport } from '../core/transport';
+import type { RemoteInfo, SipTransport } from '../core/transport';
+import { openConfiguredTransport, transportForUri } from '../core/transport-factory';
 import { TonewallError } from '../../../hw/base/errors';
 import { IncomingCall } from './incoming-call';
 import { OutgoingCall } from './outgoing-call';
@@ -77,11 +78,7 @@ export class SipUserAgent extends TypedEmitter<SipUserAgentEvents> {
 
   async start(): Promise<void> {
     if (this.layer) return;
-    if (!this.transport) {
-      const udp = new UdpTransport(createUdpSocket());
-      await udp.open(this.opts.config.bindAddress, this.opts.config.bindPort);
-      this.transport = udp;
-    }
+    if (!this.transport) this.transport = await openConfiguredTransport(this.opts.config, this.clock, this.log);
     this.transport.on('error', (err) => this.emit('warning', `SIP transport error: ${err.message}`));
     this.layer = new TransactionLayer(this.transport, this.clock, this.log, this.timers, this.opts.config.userAgent);
     this.layer.core = {
@@ -122,6 +119,9 @@ export class SipUserAgent extends TypedEmitter<SipUserAgentEvents> {
   invite(req: InviteRequest): OutgoingCall {
     if (!this.layer) throw new TonewallError('ESIPSTATE', 'SipUserAgent.invite() called before start()');
     parseSipUri(req.requestUri);
+    const wanted = transportForUri(req.requestUri);
+    const have = this.transport?.protocol ?? 'UDP';
+    if (wanted !== have) throw new TonewallError('ESIPTRANSPORT', `Request-URI "${req.requestUri}" asks for ${wanted} but this user agent runs ${have} (sip.transport)`);
     if (!/^[A-Za-z0-9\-_.!~*'()+%]+$/.test(req.fromUser)) {
       throw new TonewallError('ESIPURI', `From user "${req.fromUser}" has characters outside the SIP user grammar`);
     }
@@ -147,14 +147,18 @@ export class SipUserAgent extends TypedEmitter<SipUserAgentEvents> {
     return call;
   }
 
+  /** §8.1.1.8 Contact: sips: over TLS, `;transport=tcp` over TCP (§19.1.4), plain over UDP. */
   private contactUri(user: string): string {
     const l = this.localAddress;
-    return `sip:${user}@${formatHostPort(l.address, l.port)}`;
+    const protocol = this.transport?.protocol ?? 'UDP';
+    const hostPort = formatHostPort(l.address, l.port);
+    if (protocol === 'TLS') return `sips:${user}@${hostPort}`;
+    return protocol === 'TCP' ? `sip:${user}@${hostPort};transport=tcp` : `sip:${user}@${hostPort}`;
   }
 
   private newVia(): string {
     const l = this.localAddress;
-    return `SIP/2.0/UDP ${formatHostPort(l.address, l.port)};branch=${newBranch()};rport`;
+    return `SIP/2.0/${this.transport?.protocol ?? 'UDP'} ${formatHostPort(l.address, l.port)};branch=${newBranch()};rport`;
   }
 
   private context(): UaContext {

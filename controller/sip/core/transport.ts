@@ -1,7 +1,7 @@
 /**
- * The SIP transport seam (RFC 3261 §18). A transport only moves datagrams; it knows nothing of
- * transactions. This round has UDP only; TCP/TLS (stream framing by Content-Length, §18.3) come
- * later behind the same interface.
+ * The SIP transport seam (RFC 3261 §18). A transport only moves whole messages; it knows nothing of
+ * transactions. UDP is here; TCP and TLS (stream framing by Content-Length, §18.3, connection
+ * reuse) are `transport-stream.ts` behind the same interface, chosen by `transport-factory.ts`.
  *
  * The UDP socket is injected (`DatagramSocket`, the subset of node:dgram we use), so tests can
  * wire a fake and the composition root wires `dgram.createSocket('udp4')`.
@@ -9,14 +9,17 @@
 import * as dgram from 'node:dgram';
 import { TypedEmitter } from '../../../hw/base/typed-emitter';
 
+/** The Via sent-protocol tokens of the transports we implement. */
+export type SipTransportProtocol = 'UDP' | 'TCP' | 'TLS';
+
 export interface RemoteInfo {
   address: string;
   port: number;
 }
 
 export interface SipTransport extends TypedEmitter<{ message: [data: Buffer, from: RemoteInfo]; error: [err: Error] }> {
-  /** 'UDP' for the Via sent-protocol. */
-  readonly protocol: 'UDP';
+  /** The Via sent-protocol (§18.1, §20.42). */
+  readonly protocol: SipTransportProtocol;
   /** Reliable transports disable Timers A/E/G retransmission (§17.1.1.2). */
   readonly reliable: boolean;
   readonly localAddress: RemoteInfo;

@@ -1,0 +1,58 @@
+/**
+ * Builds and opens the transport `sip.transport` names (RFC 3261 §18), and maps URIs to the
+ * transport they ask for (§19.1.4 `transport` parameter, §26.2.1 sips: → TLS).
+ */
+import { readFileSync } from 'node:fs';
+import type { Clock } from '../../../hw/base/clock';
+import { TonewallError, errorMessage } from '../../../hw/base/errors';
+import type { Logger } from '../../../hw/base/logger';
+import type { SipConfig } from '../../config/schema';
+import { parseSipUri } from './messages/uri';
+import { createUdpSocket, UdpTransport, type SipTransport, type SipTransportProtocol } from './transport';
+import { StreamTransport } from './transport-stream';
+import { tcpSockets, tlsSockets, type SipTlsOptions } from './transport-stream-sockets';
+
+/** The transport a URI asks for: sips: → TLS, `;transport=tcp|tls|udp`, else UDP. */
+export function transportForUri(uriText: string): SipTransportProtocol {
+  const uri = parseSipUri(uriText);
+  if (uri.scheme === 'sips') return 'TLS';
+  const t = uri.params.get('transport')?.toLowerCase();
+  if (t === undefined || t === null || t === 'udp') return 'UDP';
+  if (t === 'tcp') return 'TCP';
+  if (t === 'tls') return 'TLS';
+  throw new TonewallError('ESIPTRANSPORT', `URI "${uriText}" asks for transport "${t}"; expected udp, tcp or tls`);
+}
+
+function readPem(path: string, key: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new TonewallError('ESIPTLS', `cannot read ${key} "${path}": ${errorMessage(err)}`);
+  }
+}
+
+/** The TLS options from `sip.tls`; the CA is required (no unverified TLS). */
+export function tlsOptionsFromConfig(config: SipConfig): SipTlsOptions {
+  const t = config.tls;
+  if (t.caFile === '') throw new TonewallError('ESIPTLS', 'sip.transport is tls but sip.tls.caFile is empty; expected the PEM CA that signs the trunk certificates');
+  return {
+    ca: readPem(t.caFile, 'sip.tls.caFile'),
+    cert: t.certFile !== '' ? readPem(t.certFile, 'sip.tls.certFile') : undefined,
+    key: t.keyFile !== '' ? readPem(t.keyFile, 'sip.tls.keyFile') : undefined,
+    verifyClient: t.verifyClient,
+  };
+}
+
+/** Creates the configured transport and binds it to bindAddress:bindPort. */
+export async function openConfiguredTransport(config: SipConfig, clock: Clock, log: Logger, tlsOverride?: SipTlsOptions): Promise<SipTransport> {
+  if (config.transport === 'udp') {
+    const udp = new UdpTransport(createUdpSocket());
+    await udp.open(config.bindAddress, config.bindPort);
+    return udp;
+  }
+  const protocol = config.transport === 'tls' ? 'TLS' : 'TCP';
+  const sockets = protocol === 'TLS' ? tlsSockets(tlsOverride ?? tlsOptionsFromConfig(config)) : tcpSockets();
+  const t = new StreamTransport({ protocol, sockets, clock, log, keepaliveIntervalMs: config.streamKeepaliveS * 1000 });
+  await t.open(config.bindAddress, config.bindPort);
+  return t;
+}
