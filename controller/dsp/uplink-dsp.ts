@@ -20,6 +20,12 @@
  *   (index into DTMF_DIGITS), never a string. Nothing about a masked digit is logged or emitted.
  * - The lookahead (≤ 20 ms) is the only latency added, and only while the delay line is on.
  * - Any block size; no allocation per block.
+ * - Blanking (policy `payments.blankDuringSecurityCode`): `setBlanking(true)` replaces every output
+ *   sample whose input was at or after the switch with comfort noise, until `setBlanking(false)`
+ *   (whose input arrived before the switch back, the delay line included). Detection, masking and
+ *   digit delivery go on underneath: only what leaves changes. The bounds are taken at block
+ *   granularity, outward (a switch from inside `process`, i.e. from a digit callback, blanks from the
+ *   start of that block and to its end), so a boundary never lets a blanked sample out.
  */
 import type { UplinkProcessor } from '../media/uplink-processor';
 import { DtmfAnalyser, HOP_SAMPLES, WINDOW_SAMPLES, type DtmfWindow } from './dtmf-analyser';
@@ -105,6 +111,11 @@ export class UplinkDsp implements UplinkProcessor {
   private outputDigitCount = 0;
   private lastOnsetCode = -1;
   private readonly base = { maskedTones: 0, maskedSamples: 0, samples: 0, outputDigits: 0 };
+  /** Blanked input range [blankFrom, blankUntil) in absolute input samples; Infinity while on. */
+  private blankFrom = 0;
+  private blankUntil = 0;
+  /** Input samples of the block `process` is working on (0 outside process). */
+  private blockSamples = 0;
 
   constructor(options: UplinkDspOptions = {}) {
     const rate = options.sampleRate ?? SAMPLE_RATE;
@@ -197,6 +208,25 @@ export class UplinkDsp implements UplinkProcessor {
     this.modeValue = to;
   }
 
+  /** True while the uplink is blanked (`setBlanking(true)` not yet undone). */
+  get blanking(): boolean {
+    return this.blankUntil === Infinity;
+  }
+
+  /**
+   * Blank the whole uplink with comfort noise (true) or stop (false); idempotent. Digits are still
+   * detected, masked and delivered while blanked.
+   */
+  setBlanking(on: boolean): void {
+    if (on === this.blanking) return;
+    if (on) {
+      this.blankFrom = this.position;
+      this.blankUntil = Infinity;
+    } else {
+      this.blankUntil = this.position + this.blockSamples;
+    }
+  }
+
   /** The pipeline fell behind: in secure mode this fails closed like an exception. */
   signalOverrun(): void {
     this.fault(new TonewallError('EDSP_OVERRUN', `uplink DSP overrun at sample ${this.position}`));
@@ -208,16 +238,20 @@ export class UplinkDsp implements UplinkProcessor {
         throw new TonewallError('EDSP_BLOCK', `output block of ${output.length} samples does not match input of ${input.length}`);
       }
       const mode = this.modeValue;
+      this.blockSamples = input.length;
       if (mode === 'faulted') {
         for (let i = 0; i < output.length; i++) output[i] = this.masker.comfort();
         this.position += input.length;
       } else if (mode === 'transparent') {
         output.set(input);
         this.analyse(input);
+        this.blank(output, this.position - input.length);
       } else {
         this.processDelayed(input, output);
       }
+      this.blockSamples = 0;
     } catch (err) {
+      this.blockSamples = 0;
       this.fault(err);
       const n = Math.min(input.length, output.length);
       if (this.modeValue === 'faulted') for (let i = 0; i < output.length; i++) output[i] = this.masker.comfort();
@@ -263,6 +297,8 @@ export class UplinkDsp implements UplinkProcessor {
     }
     m.finishBlock(output, len);
     this.position += len;
+    // The block that just left came from input samples [readPos - len, readPos).
+    this.blank(output, m.readPos - len);
     if (this.isSecure && this.verifier) this.verifier.process(output);
     if (this.modeValue === 'draining') this.tryDrain(len);
   }
@@ -276,6 +312,14 @@ export class UplinkDsp implements UplinkProcessor {
       this.masker.maskWindow(w.endSample - WINDOW_SAMPLES - HOP_SAMPLES, w.endSample);
     }
     this.lastOnsetCode = code;
+  }
+
+  /** Comfort noise over the output samples whose input index (first: `inputStart`) lies in the blanked range. */
+  private blank(output: Int16Array, inputStart: number): void {
+    if (this.blankUntil <= inputStart || this.blankUntil <= this.blankFrom) return;
+    const from = Math.max(0, this.blankFrom - inputStart);
+    const to = Math.min(output.length, this.blankUntil - inputStart);
+    for (let i = from; i < to; i++) output[i] = this.masker.comfort();
   }
 
   private tryDrain(len: number): void {
