@@ -11,8 +11,9 @@
  *   brand, last four); the ended session's record goes to the store; a second check that finds a digit
  *   is logged as a critical alarm.
  *
- * Starting a payment is `start(request)`: the MQTT `pay.*` commands and SIP INFO call it (fleet
- * commands land with the fleet API issue); the demo calls it as the agent would.
+ * Agents steer payments with `command` (MQTT `pay.*`) and `execute` (SIP INFO on the call's dialog,
+ * pay-sip-info.ts, confined to that call); the demo calls `startPayment` as the agent would.
+ * `onUpdate` hands every masked snapshot (progress and the ended one) to the SIP side.
  */
 import { join } from 'node:path';
 import type { Clock } from '../../hw/base/clock';
@@ -23,7 +24,7 @@ import type { PaymentsConfig } from '../config/schema';
 import { UplinkDsp } from '../dsp/uplink-dsp';
 import { connectorFromFiles } from '../secure/connector-from-files';
 import { PaymentManager } from '../secure/payment-manager';
-import { executePayCommand, parsePayCommand, type PayReply } from '../secure/pay-commands';
+import { executePayCommand, parsePayCommand, type PayCommand, type PayReply } from '../secure/pay-commands';
 import { paymentRecord } from '../secure/payment-record';
 import type { PaymentRequest, PaymentSnapshot } from '../secure/payment-types';
 import { JweHttpsConnector } from '../secure/processor-connector';
@@ -48,7 +49,14 @@ export interface PaymentsServiceOptions {
   clock: Clock;
 }
 
+/**
+ * A masked update of a session, as `pay/{sessionId}` carries it: `final` is the ended snapshot (with
+ * `result`); the same object goes to the fleet and, through pay-sip-info.ts, to the call's dialog.
+ */
+export type PayUpdateListener = (snapshot: PaySnapshotBody, final: boolean) => void;
+
 export class PaymentsService {
+  private readonly updateListeners: PayUpdateListener[] = [];
   private manager: PaymentManager | undefined;
   private testProcessor: TestProcessor | undefined;
   private readonly uplinks = new Map<string, UplinkDsp>();
@@ -143,13 +151,27 @@ export class PaymentsService {
   }
 
   /**
-   * An agent's command (MQTT `pay.start|cancel|clear_field|status`, later SIP INFO): parsed by the
+   * An agent's command (MQTT `pay.start|cancel|clear_field|status`): parsed by the
    * secure layer's own schema, executed against this appliance's calls. Throws a TonewallError with a
    * clear message on bad parameters.
    */
   command(action: string, params: unknown): PayReply {
     if (!this.manager) return { ok: false, error: { code: 'payments_disabled', message: 'payments are not enabled on this appliance' } };
-    return executePayCommand(this.manager, parsePayCommand(action, params), (callId) => this.uplinks.get(callId));
+    return this.execute(parsePayCommand(action, params));
+  }
+
+  /**
+   * A parsed command. `fromCallId` (SIP INFO: the dialog's call) confines it to that call: a session
+   * of another call is answered as unknown, exactly like one that does not exist.
+   */
+  execute(cmd: PayCommand, fromCallId?: string): PayReply {
+    if (!this.manager) return { ok: false, error: { code: 'payments_disabled', message: 'payments are not enabled on this appliance' } };
+    return executePayCommand(this.manager, cmd, (callId) => this.uplinks.get(callId), fromCallId);
+  }
+
+  /** Every masked progress and result update of every session (the `pay/{sessionId}` snapshot). */
+  onUpdate(listener: PayUpdateListener): void {
+    this.updateListeners.push(listener);
   }
 
   get counters(): Record<string, number> | undefined {
@@ -164,6 +186,17 @@ export class PaymentsService {
       this.opts.fleet.kick();
     } catch (err) {
       this.log.error('payment event not recorded', { sessionId: s.sessionId, err: errorMessage(err) });
+    }
+    this.notify(data as PaySnapshotBody, false);
+  }
+
+  private notify(snapshot: PaySnapshotBody, final: boolean): void {
+    for (const listener of this.updateListeners) {
+      try {
+        listener(snapshot, final);
+      } catch (err) {
+        this.log.error('payment update listener failed', { sessionId: snapshot.sessionId, err: errorMessage(err) });
+      }
     }
   }
 
@@ -180,6 +213,7 @@ export class PaymentsService {
       this.log.error('payment record not persisted', { sessionId: s.sessionId, err: errorMessage(err) });
     }
     this.log.info('payment ended', { sessionId: s.sessionId, callId: s.callId, outcome: r.outcome, maskedTones: r.maskedTones, secondCheckDigits: r.secondCheckDigits });
+    this.notify(snapshotData(s) as PaySnapshotBody, true);
   }
 }
 

@@ -6,6 +6,7 @@
  * Error texts name the problem, never a value that could be card data.
  */
 import { z } from 'zod';
+import { findCardLikeRun } from '../../hw/base/card-guard';
 import { errorCode, errorMessage, TonewallError } from '../../hw/base/errors';
 import type { PaymentManager } from './payment-manager';
 import { paymentClearFieldSchema, paymentSessionCommandSchema, parsePaymentRequest } from './payment-request';
@@ -24,8 +25,14 @@ export const PAY_ACTIONS: readonly PayAction[] = ['start', 'clear_field', 'cance
 
 export type PayReply = { ok: true; data: PaymentSnapshot } | { ok: false; error: { code: string; message: string } };
 
+/** Every issue by path; an issue whose text carries something card-like (an unknown key can be anything) is withheld. */
 function issues(e: z.ZodError): string {
-  return e.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+  return e.issues
+    .map((i) => {
+      const text = `${i.path.join('.') || '(root)'}: ${i.message}`;
+      return findCardLikeRun(text) === undefined ? text : `(an issue withheld: its text looked like card data)`;
+    })
+    .join('; ');
 }
 
 /** Parses the parameters of `pay.{action}` (MQTT method name without the `pay.` prefix). */
@@ -70,9 +77,16 @@ export function parsePayInfoBody(body: Uint8Array, dialogCallId: string): PayCom
   return parsePayCommand(action, params);
 }
 
-/** Runs a command; `uplinkOf(callId)` finds the live call's UplinkDsp (undefined: no such call). */
-export function executePayCommand(manager: PaymentManager, cmd: PayCommand, uplinkOf: (callId: string) => SecureUplink | undefined): PayReply {
+/**
+ * Runs a command; `uplinkOf(callId)` finds the live call's UplinkDsp (undefined: no such call).
+ * `fromCallId` (SIP INFO: the dialog's call) confines session commands to that call's sessions; a
+ * session of another call is answered exactly like one that does not exist.
+ */
+export function executePayCommand(manager: PaymentManager, cmd: PayCommand, uplinkOf: (callId: string) => SecureUplink | undefined, fromCallId?: string): PayReply {
   try {
+    if (fromCallId !== undefined && cmd.action !== 'start' && ownerOf(manager, cmd.sessionId) !== fromCallId) {
+      throw new TonewallError('ESECURE_UNKNOWN_SESSION', `payment session ${cmd.sessionId} is not known on call ${fromCallId}`);
+    }
     switch (cmd.action) {
       case 'start': {
         const uplink = uplinkOf(cmd.request.callId);
@@ -88,5 +102,13 @@ export function executePayCommand(manager: PaymentManager, cmd: PayCommand, upli
     }
   } catch (err) {
     return { ok: false, error: { code: errorCode(err), message: errorMessage(err) } };
+  }
+}
+
+function ownerOf(manager: PaymentManager, sessionId: string): string | undefined {
+  try {
+    return manager.status(sessionId).callId;
+  } catch {
+    return undefined;
   }
 }

@@ -5,7 +5,7 @@ import { PaymentManager } from '../../../controller/secure/payment-manager';
 import { DEFAULT_PAYMENT_POLICY } from '../../../controller/secure/payment-types';
 import { ManualClock } from '../../lib/manual-clock';
 import { FakeConnector, FakeUplink } from '../../lib/secure-fakes';
-import { keyCodes } from '../../lib/secure-cards';
+import { assertNoCardData, keyCodes, TEST_CARDS } from '../../lib/secure-cards';
 
 describe('secure: agent commands (MQTT pay.* and SIP INFO body)', () => {
   const start = { requestId: 'r-1', callId: 'call-1', amountMinor: 500, currency: 'GBP', reference: 'inv-3' };
@@ -50,6 +50,27 @@ describe('secure: agent commands (MQTT pay.* and SIP INFO body)', () => {
     assert.throws(() => parsePayCommand('refund', {}), { code: 'ESECURE_ACTION' });
     assert.throws(() => parsePayCommand('cancel', {}), { code: 'ESECURE_REQUEST', message: /sessionId/ });
     assert.throws(() => parsePayCommand('clear_field', { sessionId: 's', field: 'pin' }), { code: 'ESECURE_REQUEST' });
+  });
+
+  it('an unknown parameter whose name looks like a card number is not echoed in the error; others are named', () => {
+    assert.throws(() => parsePayCommand('cancel', { sessionId: 's', other: 1 }), { message: /Unrecognized key: "other"/ });
+    try {
+      parsePayCommand('cancel', { sessionId: 's', [TEST_CARDS.visa]: 1 });
+      assert.fail('accepted');
+    } catch (err) {
+      assert.match(String(err), /withheld/);
+      assertNoCardData([String(err)], { pan: TEST_CARDS.visa });
+    }
+  });
+
+  it('fromCallId confines session commands to that call (SIP INFO): another call\'s session is unknown', () => {
+    const { m, uplinkOf } = rig();
+    executePayCommand(m, parsePayCommand('start', start), uplinkOf);
+    const other = executePayCommand(m, parsePayCommand('cancel', { sessionId: 'sess-1' }), uplinkOf, 'call-2');
+    assert.ok(!other.ok && other.error.code === 'ESECURE_UNKNOWN_SESSION');
+    assert.equal(m.status('sess-1').state, 'collecting');
+    const own = executePayCommand(m, parsePayCommand('status', { sessionId: 'sess-1' }), uplinkOf, 'call-1');
+    assert.ok(own.ok && own.data.state === 'collecting');
   });
 
   it('SIP INFO body: the dialog gives the call id; a different callId in the body is refused', () => {
