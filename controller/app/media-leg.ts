@@ -80,7 +80,18 @@ class RtpMediaLeg implements MediaLeg {
 
   stats(): MediaLegStats {
     const c = this.rtp.counters;
-    return { packetsSent: c.packetsSent, packetsReceived: c.packetsReceived, lost: c.lost, badPackets: c.badPackets };
+    const rtt = this.rtp.rttMs;
+    return {
+      packetsSent: c.packetsSent,
+      packetsReceived: c.packetsReceived,
+      lost: c.lost,
+      badPackets: c.badPackets,
+      jitterMs: Math.round(this.rtp.jitterMs * 10) / 10,
+      ...(rtt !== undefined ? { rttMs: Math.round(rtt * 10) / 10 } : {}),
+      rtcpSent: c.rtcpSent,
+      rtcpReceived: c.rtcpReceived,
+      srtpRejected: c.srtpRejected,
+    };
   }
 
   close(): void {
