@@ -9,6 +9,7 @@
  *   tonewall detect  list the DTMF digits in recordings
  *   tonewall test-processor  the local test payment processor (demo and tests)
  *   tonewall config  check a configuration, or list defaults and environment variables
+ *   tonewall fleet   the fleet operator's side of MQTT: list, watch, call, config push
  *   tonewall version
  */
 import { errorMessage } from '../../hw/base/errors';
@@ -24,6 +25,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandRun
   detect: { summary: 'print the DTMF digits detected in WAV recordings', load: async () => ((await import('./commands/detect.js')) as CommandModule).run },
   'test-processor': { summary: 'run the local test payment processor (HTTPS, mutual TLS, JWE)', load: async () => ((await import('./commands/test-processor.js')) as CommandModule).run },
   config: { summary: 'check a configuration file, or print defaults / environment variables', load: async () => ((await import('./commands/config.js')) as CommandModule).run },
+  fleet: { summary: 'fleet side of MQTT: list appliances, watch, call a command, push config', load: async () => ((await import('./commands/fleet.js')) as CommandModule).run },
   version: { summary: 'print the software version', load: async () => ((await import('./commands/version.js')) as CommandModule).run },
 };
 
