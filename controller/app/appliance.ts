@@ -11,11 +11,10 @@
  * reporter publishes `offline` → broker → database closed.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { z } from 'zod';
+import { mkdirSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { type Clock, systemClock } from '../../hw/base/clock';
-import { TonewallError, errorMessage } from '../../hw/base/errors';
+import { errorMessage } from '../../hw/base/errors';
 import type { Logger, RootLogger } from '../../hw/base/logger';
 import { TypedEmitter } from '../../hw/base/typed-emitter';
 import { SerialCard } from '../../hw/card/serial-card';
@@ -27,10 +26,8 @@ import { CallManager } from '../call/call-manager';
 import type { Config } from '../config/schema';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../fleet/embedded-broker';
 import { FleetReporter } from '../fleet/reporter';
-import { createFleetRpc, type RpcServer } from '../fleet/rpc';
-import type { RpcOutcome } from '../fleet/rpc/types';
-import { PAY_ACTIONS } from '../secure/pay-commands';
-import type { JsonObject } from '../store/json';
+import type { LiveConfigKey } from '../fleet/config-sync';
+import type { RpcServer } from '../fleet/rpc';
 import { FxoTrunk } from '../pstn/analog/fxo-trunk';
 import { PriTrunk } from '../pstn/isdn/pri-trunk';
 import type { PstnTrunkEvents } from '../pstn/types';
@@ -39,6 +36,8 @@ import { SipUserAgent } from '../sip/api/user-agent';
 import { Store } from '../store/store';
 import { ApplianceBoard } from './board';
 import { storeCallRecorder } from './call-recorder';
+import { registerFleetCommands, runningConfig, startConfigSync, systemControl, type SystemControl } from './fleet-commands';
+import { certNotAfterMs, FleetTelemetry } from './health';
 import { LinkAlarms } from './link-alarms';
 import { rtpMediaFactory } from './media-leg';
 import { PaymentsService } from './payments';
@@ -56,6 +55,8 @@ export interface ApplianceOptions {
   native?: { loaded: boolean; memoryLocked?: boolean; path?: string; error?: string };
   /** A factory reset was confirmed on the front panel (the service stops, wipes state and exits). */
   onFactoryReset?: () => void;
+  /** Host control for the restart / reboot / factory_reset commands (default: systemctl and onFactoryReset). */
+  system?: SystemControl;
 }
 
 /** The card link may take this long to come up at start before `alarms/card-link` is raised. */
@@ -86,6 +87,8 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
   rpc: RpcServer | undefined;
   board: ApplianceBoard | undefined;
   linkAlarms: LinkAlarms | undefined;
+  /** health, metrics, spans/ports snapshots, span and outbox alarms (controller/app/health.ts). */
+  telemetry: FleetTelemetry | undefined;
   /** The broker URL the reporter uses (embedded broker's when it runs). */
   mqttUrl = '';
   private readonly log: Logger;
@@ -112,12 +115,14 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
   }
 
   private async startParts(): Promise<void> {
-    const c = this.opts.config;
+    const fileConfig = this.opts.config;
     mkdirSync(this.stateDir, { recursive: true });
 
-    const storePath = isAbsolute(c.store.path) ? c.store.path : join(this.stateDir, c.store.path);
-    const store = Store.open({ path: storePath, log: this.log, clock: this.clock, outboxMaxRows: c.store.outboxMaxRows });
+    const storePath = isAbsolute(fileConfig.store.path) ? fileConfig.store.path : join(this.stateDir, fileConfig.store.path);
+    const store = Store.open({ path: storePath, log: this.log, clock: this.clock, outboxMaxRows: fileConfig.store.outboxMaxRows });
     this.store = store;
+    // The configuration the fleet pushed earlier (config/desired) lies over the file's from here on.
+    const c = runningConfig(fileConfig, store, this.log);
     this.recoverOpenCalls(store);
 
     let protocolVersion: 4 | 5 = 5;
@@ -139,8 +144,13 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
       info: () => this.info(),
     });
     this.reporter = reporter;
-    this.rpc = this.commands(reporter, store);
+    this.rpc = this.fleetCommands(reporter, store, c);
+    const telemetry = new FleetTelemetry({ reporter, store, mqtt: c.mqtt, stateDir: this.stateDir, clock: this.clock, log: this.log, parts: () => this, ...(this.opts.native ? { native: this.opts.native } : {}) });
+    this.telemetry = telemetry;
+    reporter.enableRebirth(c.mqtt.rebirthJitterMaxS * 1000);
+    startConfigSync({ fileConfig, running: c, reporter, store, clock: this.clock, log: this.log, live: this.liveConfig(telemetry) });
     reporter.start();
+    telemetry.start();
 
     const board = new ApplianceBoard({
       config: c.gpio,
@@ -208,9 +218,14 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
     card.on('link-up', (info) => {
       this.cardInfo = info;
       linkAlarms.cardLink(true);
+      telemetry.health.poke();
       reporter.publishInfo().catch((err: unknown) => this.log.error('info not published', { err: errorMessage(err) }));
     });
-    card.on('link-down', (reason) => linkAlarms.cardLink(false, reason));
+    card.on('link-down', (reason) => {
+      linkAlarms.cardLink(false, reason);
+      telemetry.health.poke();
+    });
+    card.on('line', (ev) => telemetry.onLineEvent(ev));
     card.on('warning', (message) => cardLog.warn(message));
 
     const trunk = new FxoTrunk({
@@ -232,6 +247,8 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
     pri.on('dchannel', (span, up) => {
       this.log[up ? 'info' : 'warn'](`span ${span} D-channel ${up ? 'up' : 'down'}`);
       linkAlarms.dchannel(span, up);
+      telemetry.publishSpans(false);
+      telemetry.health.poke();
     });
     pri.start();
     const trunks = new TypedEmitter<PstnTrunkEvents>();
@@ -264,6 +281,7 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
       recorder: {
         changed: (record, event) => {
           recorder.changed(record, event);
+          if (event === 'call.started') telemetry.callStarted();
           if (event === 'call.ended') payments.callEnded(record.callId);
           this.emit('call', record, event);
         },
@@ -302,78 +320,41 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
     await step('simulator', () => this.sim?.stop());
     await step('link alarms', () => this.linkAlarms?.stop());
     await step('board', () => this.board?.stop());
+    await step('telemetry', () => this.telemetry?.stop());
     await step('fleet', () => this.reporter?.stop('shutdown'));
     await step('broker', () => this.broker?.stop());
     await step('store', () => this.store?.close());
     this.log.info('appliance stopped', { reason });
   }
 
-  /**
-   * The fleet's commands (DESIGN.md §6, docs/mqtt/rpc.md): request/response over MQTT 5 with
-   * dedupe by reqId, expiry, audit and signatures for dangerous methods. Built-ins: ping, get_info,
-   * rebirth. Handlers reach parts that start later through `this`, so a command that arrives
-   * before they exist gets a clear error.
-   */
-  private commands(reporter: FleetReporter, store: Store): RpcServer {
-    const c = this.opts.config;
-    let fleetKeyPem: string | undefined;
-    if (c.mqtt.fleetPublicKeyFile) {
-      try {
-        fleetKeyPem = readFileSync(c.mqtt.fleetPublicKeyFile, 'utf8');
-      } catch (err) {
-        throw new TonewallError('ECONFIG', `cannot read mqtt.fleetPublicKeyFile ${c.mqtt.fleetPublicKeyFile}: ${errorMessage(err)}`);
-      }
-    }
-    const rpc = createFleetRpc({ reporter, store, log: this.log, clock: this.clock, info: () => this.info(), ...(fleetKeyPem ? { fleetKeyPem } : {}) });
-    const anyParams = z.record(z.string(), z.unknown());
-    const notReady = (what: string): RpcOutcome => ({ status: 'error', error: { code: 'not_ready', message: `${what} is not running yet` } });
-    for (const action of PAY_ACTIONS) {
-      rpc.register(`pay.${action}`, {
-        schema: anyParams,
-        handler: (params) => {
-          if (!this.payments) return Promise.resolve(notReady('payments'));
-          const r = this.payments.command(action, params);
-          return Promise.resolve(r.ok ? { status: 'ok', data: JSON.parse(JSON.stringify(r.data)) as JsonObject } : { status: 'error', error: r.error });
-        },
-      });
-    }
-    rpc.register('drain', {
-      schema: z.object({}).strict(),
-      handler: () => {
-        if (!this.calls) return Promise.resolve(notReady('the call manager'));
-        this.calls.setDraining(true);
-        return Promise.resolve({ status: 'ok', data: { draining: true, activeCalls: this.calls.activeCalls } });
-      },
+  /** The fleet's commands (controller/app/fleet-commands.ts, docs/mqtt/rpc.md). */
+  private fleetCommands(reporter: FleetReporter, store: Store, c: Config): RpcServer {
+    const root = this.opts.log as Partial<RootLogger>;
+    const setLevel = typeof root.setLevel === 'function' ? root.setLevel.bind(root) : undefined;
+    return registerFleetCommands({
+      reporter,
+      store,
+      config: c,
+      stateDir: this.stateDir,
+      log: this.log,
+      clock: this.clock,
+      info: () => this.info(),
+      health: () => this.telemetry?.health.current,
+      parts: () => this,
+      system: this.opts.system ?? systemControl(this.log, this.opts.onFactoryReset),
+      ...(setLevel ? { setLogLevel: setLevel } : {}),
     });
-    rpc.register('undrain', {
-      schema: z.object({}).strict(),
-      handler: () => {
-        if (!this.calls) return Promise.resolve(notReady('the call manager'));
-        this.calls.setDraining(false);
-        return Promise.resolve({ status: 'ok', data: { draining: false } });
-      },
-    });
-    rpc.register('call.hangup', {
-      schema: z.object({ callId: z.string().min(1).max(64), q850: z.number().int().min(1).max(127).default(16) }).strict(),
-      handler: async (p) => {
-        const call = this.calls?.get(p.callId);
-        if (!call) return { status: 'error', error: { code: 'unknown_call', message: `no active call ${p.callId}` } };
-        await call.hangup('fleet command', p.q850);
-        return { status: 'ok', data: { callId: p.callId } };
-      },
-    });
+  }
+
+  /** Configuration keys `config/desired` may change without a restart (DESIGN.md §6). */
+  private liveConfig(telemetry: FleetTelemetry): LiveConfigKey[] {
+    const live: LiveConfigKey[] = [{ prefix: 'mqtt.metricsIntervalS', apply: (n) => telemetry.metrics.setIntervalMs(n.mqtt.metricsIntervalS * 1000) }];
     const root = this.opts.log as Partial<RootLogger>;
     if (typeof root.setLevel === 'function') {
       const setLevel = root.setLevel.bind(root);
-      rpc.register('set_log_level', {
-        schema: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']) }).strict(),
-        handler: (p) => {
-          setLevel(p.level);
-          return Promise.resolve({ status: 'ok', data: { level: p.level } });
-        },
-      });
+      live.push({ prefix: 'log.level', apply: (n) => setLevel(n.log.level) });
     }
-    return rpc;
+    return live;
   }
 
   private recoverOpenCalls(store: Store): void {
@@ -387,6 +368,12 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
     if (open.length) this.log.warn('calls left open by an unclean stop were closed', { count: open.length });
   }
 
+  /** `info.cert`: the MQTT client certificate's expiry, when one is configured. */
+  private certInfo(): { cert?: { notAfter: string } } {
+    const ms = certNotAfterMs(this.opts.config.mqtt.tls.cert);
+    return ms === undefined ? {} : { cert: { notAfter: new Date(ms).toISOString() } };
+  }
+
   private info() {
     const card = this.cardInfo;
     return {
@@ -396,7 +383,8 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
         ...(card ? { card: { model: card.model, fw: card.firmwareVersion, ports: card.ports.length, spans: card.spans.length } } : {}),
       },
       sw: { tonewall: softwareVersion(), node: process.version, ...(this.opts.native ? { native: this.opts.native } : {}) },
-      capabilities: { rpc: this.rpc?.registered ?? [], metrics: [] },
+      capabilities: { rpc: this.rpc?.registered ?? [], metrics: this.telemetry?.metrics.names ?? [] },
+      ...this.certInfo(),
       mqtt: { broker: this.mqttUrl, protocol: this.broker ? 4 : 5 },
     };
   }

@@ -156,6 +156,8 @@ export const sipSchema = z
     userAgent: z.string().default('tonewall'),
     /** Answer-timeout for outgoing INVITEs (RFC 3261 Timer B is 64*T1 = 32 s). */
     inviteTimeoutMs: z.number().int().min(1000).default(32000),
+    /** SIP → PSTN number manipulation, first match wins; empty: the Request-URI user is dialled as is. */
+    routing: z.array(sipRoutingRuleSchema).default([]),
     /** Transport of the SIP user agent (RFC 3261 §18): udp, tcp, or tls (sips:, TLS 1.2+). */
     transport: z.enum(['udp', 'tcp', 'tls']).default('udp'),
     /** TLS files (PEM): caFile verifies peers; certFile/keyFile are our server and client certificate. */
@@ -216,6 +218,16 @@ export const mqttSchema = z
     callSnapshotExpiryS: z.number().int().min(60).default(4 * 3600),
     /** Retained payment snapshots expire after this long (DESIGN.md §6: pay/{sessionId} with expiry). */
     paySnapshotExpiryS: z.number().int().min(60).default(15 * 60),
+    /** `metrics` every this many seconds (QoS 0, message expiry twice this). Applied live from config/desired. */
+    metricsIntervalS: z.number().int().min(5).max(3600).default(60),
+    /** `health` is republished at least this often (s); a status change goes out at once (debounced). */
+    healthIntervalS: z.number().int().min(10).max(3600).default(300),
+    /** Health checks are sampled this often (s). */
+    healthSampleS: z.number().int().min(1).max(300).default(5),
+    /** At most one change-triggered `health` publish per this long (ms). */
+    healthDebounceMs: z.number().int().min(0).max(60000).default(2000),
+    /** `_fleet/rebirth`: republish after a random delay of 0 to this many seconds (a whole fleet must not answer at once). */
+    rebirthJitterMaxS: z.number().int().min(0).max(600).default(10),
   })
   .strict();
 

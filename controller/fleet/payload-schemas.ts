@@ -48,7 +48,7 @@ export const infoBodyShape = {
       node: z.string().optional(),
       os: z.string().optional(),
       slot: z.string().optional(),
-      native: z.strictObject({ loaded: z.boolean(), path: z.string().optional(), error: z.string().optional() }).optional(),
+      native: z.strictObject({ loaded: z.boolean(), memoryLocked: z.boolean().optional(), path: z.string().optional(), error: z.string().optional() }).optional(),
     })
     .optional(),
   capabilities: z.strictObject({ rpc: z.array(z.string()).optional(), metrics: z.array(z.string()).optional() }).optional(),

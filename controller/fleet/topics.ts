@@ -10,7 +10,7 @@
 import type { z } from 'zod';
 import { TonewallError } from '../../hw/base/errors';
 import type { JsonObject } from '../store/json';
-import type { alarmBodyShape, callBodyShape, ConfigReportedBody, HealthBody, MetricsBody, PortStateBody, SipTrunkStateBody, SpanStateBody, statusBodyShape } from './payload-schemas';
+import type { alarmBodyShape, callBodyShape, infoBodyShape, ConfigReportedBody, HealthBody, MetricsBody, PortStateBody, SipTrunkStateBody, SpanStateBody, statusBodyShape } from './payload-schemas';
 import type { RpcReplyBody } from './rpc/types';
 
 export type { ConfigReportedBody, HealthBody, HealthChecks, HealthStatus, LegMetrics, MetricsBody, PortStateBody, SipTrunkStateBody, SpanAlarm, SpanStateBody } from './payload-schemas';
@@ -185,5 +185,6 @@ const bodiesMatchSchemas: [
   Same<StatusBody, z.infer<z.ZodObject<typeof statusBodyShape>>>,
   Same<AlarmBody, z.infer<z.ZodObject<typeof alarmBodyShape>>>,
   Same<Omit<CallSnapshotBody, never>, z.infer<z.ZodObject<typeof callBodyShape>>>,
-] = [true, true, true];
+  Same<InfoBody, z.infer<z.ZodObject<typeof infoBodyShape>>>,
+] = [true, true, true, true];
 void bodiesMatchSchemas;
