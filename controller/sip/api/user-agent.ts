@@ -23,6 +23,8 @@ import { InviteServerTransaction } from '../core/transactions/invite-server';
 import { DEFAULT_SIP_TIMERS, type ClientTransactionUser, type Destination, type SipTimerValues } from '../core/transactions/transaction';
 import type { RemoteInfo, SipTransport } from '../core/transport';
 import { openConfiguredTransport, transportForUri } from '../core/transport-factory';
+import { DigestAuthenticator, type CredentialLookup } from '../auth/authenticator';
+import { sendWithDigestRetry } from '../auth/auth-retry';
 import { TonewallError } from '../../../hw/base/errors';
 import { IncomingCall } from './incoming-call';
 import { OutgoingCall } from './outgoing-call';
@@ -49,6 +51,8 @@ export interface SipUserAgentOptions {
   timers?: SipTimerValues;
   /** stop() waits at most this long for BYE/CANCEL answers before closing (default 2000 ms). */
   stopTimeoutMs?: number;
+  /** Digest credentials for 401/407 challenges (RFC 3261 §22; the trunks install theirs with setCredentials). */
+  credentials?: CredentialLookup;
 }
 
 export interface SipUserAgentEvents {
@@ -66,6 +70,7 @@ export class SipUserAgent extends TypedEmitter<SipUserAgentEvents> {
   private readonly incoming = new Map<string, IncomingCall>();
   private readonly incomingByTx = new Map<InviteServerTransaction, IncomingCall>();
   private readonly ownsTransport: boolean;
+  private authenticator: DigestAuthenticator | undefined;
 
   constructor(private readonly opts: SipUserAgentOptions) {
     super();
@@ -74,6 +79,12 @@ export class SipUserAgent extends TypedEmitter<SipUserAgentEvents> {
     this.timers = opts.timers ?? { ...DEFAULT_SIP_TIMERS };
     this.transport = opts.transport;
     this.ownsTransport = opts.transport === undefined;
+    this.setCredentials(opts.credentials);
+  }
+
+  /** Credentials answered to 401/407 challenges on every request we send (auth/authenticator.ts). */
+  setCredentials(lookup: CredentialLookup | undefined): void {
+    this.authenticator = lookup ? new DigestAuthenticator(lookup, this.log) : undefined;
   }
 
   async start(): Promise<void> {
@@ -173,7 +184,7 @@ export class SipUserAgent extends TypedEmitter<SipUserAgentEvents> {
       contactUri: (user) => this.contactUri(user),
       sendRequest: (req: SipRequest, dest: Destination, user: ClientTransactionUser) => {
         req.headers.unshift({ name: 'via', value: this.newVia() });
-        return layer.sendRequest(req, dest, user);
+        return sendWithDigestRetry({ req, dest, user, authenticator: this.authenticator, newVia: () => this.newVia(), send: (r, u) => layer.sendRequest(r, dest, u) });
       },
       sendAck: (ack, dest) => {
         if (header(ack, 'via') === undefined) ack.headers.unshift({ name: 'via', value: this.newVia() });
