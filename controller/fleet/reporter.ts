@@ -6,10 +6,8 @@
  * online (retained), `info` (retained), the live call snapshots, then the outbox events in seq
  * order. `stop()` publishes `status` offline/shutdown, then a normal DISCONNECT (no will).
  *
- * Every message goes through `publish()` — the one path that wraps the envelope, runs the publish
- * guard, checks the payload against its schema (payload-schemas.ts; a mismatch is refused with
- * EFLEET_SCHEMA, logged and counted), and sets the MQTT 5 properties (contentType
- * application/json, payloadFormatIndicator, user property schema=…, message expiry).
+ * Every message goes through the single publish path (publish-path.ts): envelope, publish guard,
+ * schema check (a mismatch is refused with EFLEET_SCHEMA, logged and counted), MQTT 5 properties.
  *
  * Retained state (calls, pay, alarms, health, spans, ports, sip, config/reported) is one mechanism
  * (`setRetained`): kept in memory, republished on every connect and on rebirth; a clear made while
@@ -24,7 +22,7 @@
  * Consumers' rule (docs/mqtt/topics.md): ignore an `offline` whose `conn` is lower than that of the
  * last `online` seen; dedupe events by `id`.
  */
-import type { IClientPublishOptions, MqttClient, IPublishPacket } from 'mqtt';
+import type { MqttClient, IPublishPacket } from 'mqtt';
 import mqtt from 'mqtt';
 import { type Clock, type TimerHandle, systemClock } from '../../hw/base/clock';
 import { TonewallError, errorMessage } from '../../hw/base/errors';
@@ -37,25 +35,15 @@ import { buildConnectOptions, type MqttProtocolVersion } from './connect-options
 import { MqttConnection, type MqttConnectFn } from './connection';
 import { EnvelopeSource } from './envelope';
 import { OutboxPump } from './outbox-pump';
-import { checkPayload } from './payload-schemas';
-import { PublishGuard } from './publish-guard';
+import { InboundRoutes, type InboundRoute } from './inbound-routes';
+import { PublishPath, type PublishExtra } from './publish-path';
+import { RetainedState, type RetainedTopic } from './retained-state';
 import type { RpcInbound, RpcReplyBody } from './rpc/types';
 import {
   type AlarmBody, type CallSnapshotBody, type ConfigReportedBody, type DeviceTopic, type DeviceTopics, type HealthBody, type InfoBody, type MetricsBody, type PaySnapshotBody,
   type PortStateBody, type SipTrunkStateBody, type SpanStateBody, type StatusBody, type StatusReason,
-  absoluteTopic, alarmTopic, callTopic, payTopic, portTopic, sipTrunkTopic, spanTopic, topicPolicy,
+  absoluteTopic, alarmTopic, callTopic, payTopic, portTopic, sipTrunkTopic, spanTopic,
 } from './topics';
-
-/** Topics whose state is retained and republished on every connect and on rebirth. */
-type RetainedTopic = `calls/${string}` | `pay/${string}` | `alarms/${string}` | `spans/${string}` | `ports/${string}` | `sip/${string}` | 'health' | 'config/reported';
-
-/** An inbound subscription: the absolute filter and what to do with each message on it. */
-interface InboundRoute {
-  filter: string;
-  matches: (topic: string) => boolean;
-  deliver: (topic: string, payload: Buffer, packet: IPublishPacket) => void;
-  onSubscribed?: () => void;
-}
 
 export const CONN_COUNTER_KEY = 'mqtt.conn';
 /** Acked outbox rows are pruned at most this often (each prune is a durable write). */
@@ -122,23 +110,17 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly env: EnvelopeSource;
-  private readonly guard = new PublishGuard();
+  private readonly path: PublishPath;
   private readonly connection: MqttConnection;
   private readonly pump: OutboxPump;
   private readonly protocolVersion: MqttProtocolVersion;
-  /** Retained live state (calls, payments, alarms) by relative topic, republished on every connect. */
-  private readonly retained = new Map<RetainedTopic, { body: DeviceTopics[RetainedTopic]; expiryS: number | undefined }>();
-  /** Clears made while offline (or not yet acknowledged), sent on the next connect. */
-  private readonly pendingClears = new Set<RetainedTopic>();
+  private readonly retained: RetainedState;
   private pollTimer: TimerHandle | undefined;
   private lastPruneMs = Number.NEGATIVE_INFINITY;
   private sessions = 0;
-  private published = 0;
-  private publishErrors = 0;
   private sessionReason: StatusReason = 'startup';
   private rpcHandler: ((req: RpcInbound) => void) | undefined;
-  private readonly routes: InboundRoute[] = [];
-  private schemaRefused = 0;
+  private readonly routes: InboundRoutes;
   private rebirthTimer: TimerHandle | undefined;
 
   constructor(private readonly opts: FleetReporterOptions) {
@@ -148,6 +130,9 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
     this.env = new EnvelopeSource(opts.device.id, this.clock);
     this.boot = this.env.boot;
     this.protocolVersion = opts.protocolVersion ?? 5;
+    this.routes = new InboundRoutes(this.log, (filter) => this.emit('subscribed', { filter, conn: this.env.conn }));
+    this.path = new PublishPath(this.env, (rel) => this.topic(rel), this.protocolVersion, this.log);
+    this.retained = new RetainedState({ publish: (client, rel, body, expiryS) => this.publish(client, rel, body, expiryS !== undefined ? { messageExpiryS: expiryS } : {}), publishEmpty: (client, rel) => this.publishEmpty(client, rel) }, this.log);
     absoluteTopic(opts.mqtt.topicRoot, opts.device.id, 'status'); // validates root and id now
     this.pump = new OutboxPump({
       store: opts.store,
@@ -172,15 +157,13 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
       this.emit('disconnected', d);
     });
     this.connection.on('message', (topic, payload, packet) => {
-      for (const r of this.routes) if (r.matches(topic)) r.deliver(topic, payload, packet);
+      this.routes.deliver(topic, payload, packet);
       this.emit('message', topic, payload, packet);
     });
   }
 
   private addRoute(route: InboundRoute): void {
-    this.routes.push(route);
-    const client = this.connection.activeClient;
-    if (client) this.subscribeRoute(client, route);
+    this.routes.add(route, this.connection.activeClient);
   }
 
   /**
@@ -260,7 +243,7 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
     if (!client) throw new TonewallError('EFLEET_OFFLINE', 'rebirth: not connected');
     await this.publish(client, 'status', this.statusBody('online', this.sessionReason));
     await this.publish(client, 'info', this.opts.info());
-    for (const [rel, r] of [...this.retained]) await this.publish(client, rel, r.body, r.expiryS !== undefined ? { messageExpiryS: r.expiryS } : {});
+    for (const [rel, r] of this.retained.list()) await this.publish(client, rel, r.body, r.expiryS !== undefined ? { messageExpiryS: r.expiryS } : {});
     this.emit('reborn', { trigger });
   }
 
@@ -371,17 +354,9 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
     return true;
   }
 
-  /** The one mechanism behind all retained state: kept in memory, sent now when connected. */
+  /** The one mechanism behind all retained state (retained-state.ts). */
   private setRetained<T extends RetainedTopic>(rel: T, body: DeviceTopics[T] | null, expiryS: number | undefined): void {
-    if (body === null) {
-      this.retained.delete(rel);
-      this.pendingClears.add(rel);
-    } else {
-      this.retained.set(rel, { body, expiryS });
-      this.pendingClears.delete(rel);
-    }
-    const client = this.connection.activeClient;
-    if (client) this.sendRetained(client, rel, body, expiryS);
+    this.retained.set(rel, body, expiryS, this.connection.activeClient);
   }
 
   /** Republishes `info` (after a change). No-op while offline: it goes out on the next connect. */
@@ -398,10 +373,10 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
       connectAttempts: c.attempts,
       sessions: this.sessions,
       connectFailures: c.failures,
-      published: this.published,
-      publishErrors: this.publishErrors,
-      guardRefused: this.guard.refused,
-      schemaRefused: this.schemaRefused,
+      published: this.path.published,
+      publishErrors: this.path.publishErrors,
+      guardRefused: this.path.guard.refused,
+      schemaRefused: this.path.schemaRefused,
       eventsPublished: this.pump.counters.published,
       eventsHistorical: this.pump.counters.historical,
       eventsFailed: this.pump.counters.failed,
@@ -416,7 +391,7 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
     this.env.conn = conn;
     const will = this.env.wrap(this.statusBody('offline', 'lwt'), conn);
     const topic = this.topic('status');
-    this.guard.check(topic, will);
+    this.path.guard.check(topic, will);
     return {
       conn,
       options: buildConnectOptions({ mqtt: this.opts.mqtt, clientId: this.opts.device.id, will: { topic, payload: JSON.stringify(will) }, protocolVersion: this.protocolVersion }),
@@ -427,7 +402,7 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
     this.sessions++;
     const reason = this.sessions === 1 ? 'startup' : 'reconnect';
     this.sessionReason = reason;
-    for (const r of this.routes) this.subscribeRoute(client, r);
+    this.routes.subscribeAll(client);
     const fail = (what: string) => (err: unknown) => this.log.warn(`publishing ${what} failed`, { err: errorMessage(err) });
     // Written to the socket in this order: status, info, snapshots, then events.
     this.publish(client, 'status', this.statusBody('online', reason)).catch(fail('status'));
@@ -436,20 +411,9 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
     } catch (err) {
       fail('info')(err);
     }
-    for (const rel of this.pendingClears) this.sendRetained(client, rel, null, undefined);
-    for (const [rel, r] of this.retained) this.sendRetained(client, rel, r.body, r.expiryS);
+    this.retained.onConnected(client);
     this.emit('connected', { conn, sessionPresent });
     this.pump.onConnected();
-  }
-
-  private sendRetained(client: MqttClient, rel: RetainedTopic, body: DeviceTopics[RetainedTopic] | null, expiryS: number | undefined): void {
-    const p = body === null ? this.publishEmpty(client, rel) : this.publish(client, rel, body, expiryS !== undefined ? { messageExpiryS: expiryS } : {});
-    p.then(
-      () => {
-        if (body === null && !this.retained.has(rel)) this.pendingClears.delete(rel);
-      },
-      (err: unknown) => this.log.warn('publishing retained state failed', { topic: rel, err: errorMessage(err) }),
-    );
   }
 
   private publishEvent(ev: OutboxEvent, historical: boolean): Promise<void> {
@@ -457,19 +421,6 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
     if (!client) return Promise.reject(new TonewallError('EFLEET_OFFLINE', `event seq ${ev.seq} not sent: not connected`));
     const body = { id: ev.id, type: ev.type, createdTs: ev.createdMs, data: ev.data, ...(historical ? { historical: true as const } : {}) };
     return this.publish(client, ev.topic as `events/${string}`, body);
-  }
-
-  private subscribeRoute(client: MqttClient, route: InboundRoute): void {
-    const filter = route.filter;
-    client.subscribe(filter, { qos: 1 }, (err, granted) => {
-      const code = granted?.[0]?.qos;
-      if (err) this.log.warn('subscription failed', { filter, err: errorMessage(err) });
-      else if (code !== 0 && code !== 1) this.log.warn('subscription refused by the broker', { filter, code });
-      else {
-        route.onSubscribed?.();
-        this.emit('subscribed', { filter, conn: this.env.conn });
-      }
-    });
   }
 
   private deliverRpc(topic: string, payload: Buffer, packet: IPublishPacket): void {
@@ -486,50 +437,13 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
     return { state, reason, fw: this.opts.firmware?.version ?? '0.0.0', slot: this.opts.firmware?.slot ?? 'A' };
   }
 
-  /** The single publish path: envelope, guard, MQTT 5 properties. Resolves on PUBACK. */
-  private async publish<T extends DeviceTopic>(client: MqttClient, rel: T, body: DeviceTopics[T], extra: { messageExpiryS?: number; correlationData?: Buffer } = {}): Promise<void> {
-    const topic = this.topic(rel);
-    const payload = this.env.wrap(body);
-    this.guard.check(topic, payload);
-    const mismatch = checkPayload(rel, payload);
-    if (mismatch !== undefined) {
-      this.schemaRefused++;
-      this.log.warn('publish refused: payload does not match its schema', { topic: rel, problem: mismatch });
-      throw new TonewallError('EFLEET_SCHEMA', `publish to ${rel} refused: ${mismatch}`);
-    }
-    const policy = topicPolicy(rel);
-    const opts: IClientPublishOptions = { qos: policy.qos, retain: policy.retain };
-    if (this.protocolVersion === 5) {
-      opts.properties = {
-        contentType: 'application/json',
-        payloadFormatIndicator: true,
-        userProperties: { schema: policy.schema },
-        ...(extra.messageExpiryS !== undefined ? { messageExpiryInterval: extra.messageExpiryS } : {}),
-        ...(extra.correlationData !== undefined ? { correlationData: extra.correlationData } : {}),
-      };
-    }
-    await this.send(client, topic, JSON.stringify(payload), opts);
+  /** The single publish path (publish-path.ts). */
+  private publish<T extends DeviceTopic>(client: MqttClient, rel: T, body: DeviceTopics[T], extra: PublishExtra = {}): Promise<void> {
+    return this.path.publish(client, rel, body, extra);
   }
 
-  /** An empty retained payload clears a retained topic (nothing to guard). */
-  private async publishEmpty(client: MqttClient, rel: DeviceTopic): Promise<void> {
-    const topic = this.topic(rel);
-    this.guard.check(topic, null);
-    await this.send(client, topic, '', { qos: 1, retain: true });
-  }
-
-  private send(client: MqttClient, topic: string, payload: string, opts: IClientPublishOptions): Promise<void> {
-    return new Promise((resolve, reject) => {
-      client.publish(topic, payload, opts, (err) => {
-        if (err) {
-          this.publishErrors++;
-          reject(err);
-        } else {
-          this.published++;
-          resolve();
-        }
-      });
-    });
+  private publishEmpty(client: MqttClient, rel: DeviceTopic): Promise<void> {
+    return this.path.publishEmpty(client, rel);
   }
 
   private poll(): void {
