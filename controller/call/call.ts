@@ -8,12 +8,21 @@
  * The PSTN line is answered only when the contact center answers (the caller keeps hearing the
  * exchange's ringing meanwhile and is not charged for an unanswered call). A SIP failure maps to a
  * Q.850 cause by RFC 3398; a PSTN release before answer CANCELs the INVITE, after answer sends BYE.
+ *
+ * - Early media: a 18x with SDP applies the answer at once (the caller hears the contact center's
+ *   ringback or announcements); a 180 without SDP asks the media leg for local ringback toward the
+ *   PSTN until media arrives or the call is answered.
+ * - Reason (RFC 3326): our BYE/CANCEL carry the PSTN side's Q.850 cause; a Reason on the contact
+ *   center's BYE or failure response is the cause given to the PSTN (else RFC 3398 by status).
+ * - INFO on the dialog goes to the call manager's handler; offers in re-INVITE/UPDATE (hold,
+ *   resume, codec change) are answered by the media leg.
  */
 import { TonewallError, errorMessage } from '../../hw/base/errors';
 import type { Logger } from '../../hw/base/logger';
 import type { PstnCall, PstnRelease } from '../pstn/types';
 import { sipStatusToQ850 } from './cause-map';
-import type { MediaLeg, SipDialer, SipLeg } from './ports';
+import { infoReplyWithoutHandler, normalizeInfoReply } from './info-reply';
+import type { InfoReply, InfoRequest, MediaLeg, SipDialer, SipLeg } from './ports';
 
 export type CallState = 'inviting' | 'alerting' | 'connecting' | 'active' | 'ending' | 'ended';
 
@@ -31,7 +40,8 @@ export type CallEventType = 'call.started' | 'call.answered' | 'call.ended';
 /** The call as reported: CDR row, MQTT snapshot and events are all derived from this. */
 export interface CallRecord {
   callId: string;
-  direction: 'inbound';
+  /** inbound: PSTN → SIP; outbound: SIP → PSTN. */
+  direction: 'inbound' | 'outbound';
   trunk: string;
   port: number;
   channel: number;
@@ -68,13 +78,33 @@ export interface CallOptions {
   now: () => number;
   /** Called once the call is ended and its resources released. */
   onEnded: (call: Call) => void;
+  /** The call manager's INFO handler at the time an INFO arrives (undefined: none registered). */
+  infoHandler?: () => ((req: InfoRequest) => InfoReply | Promise<InfoReply>) | undefined;
 }
 
-export class Call {
+/** What the call manager needs of a bridged call, whichever direction. */
+export interface BridgedCall {
+  readonly record: CallRecord;
+  readonly state: CallState;
+  readonly channel: number;
+  readonly media: MediaLeg;
+  /**
+   * Which audio moves between card and media now: `both` once active; `downlink` only (toward the
+   * PSTN caller) for early media or local ringback before the answer; `none` otherwise.
+   */
+  readonly audio: 'none' | 'downlink' | 'both';
+  hangup(reason: string, q850?: number): Promise<void>;
+  sendInfo(contentType: string, body: Buffer): Promise<number>;
+}
+
+export class Call implements BridgedCall {
   readonly record: CallRecord;
   private leg: SipLeg | undefined;
   /** A 2xx arrived: the dialog exists and ends with BYE, not CANCEL. */
   private sipAnswered = false;
+  /** The SDP answer applied early (18x with SDP), to skip re-applying the same one from the 2xx. */
+  private earlyAnswer: string | undefined;
+  private localTone = false;
   /** Settles when the releases this call started have finished (failures are logged, not thrown). */
   private released: Promise<void> = Promise.resolve();
   private readonly log: Logger;
@@ -117,6 +147,21 @@ export class Call {
     return this.opts.media;
   }
 
+  get audio(): 'none' | 'downlink' | 'both' {
+    const s = this.state;
+    if (s === 'active') return 'both';
+    return (s === 'alerting' || s === 'connecting') && (this.earlyAnswer !== undefined || this.localTone) ? 'downlink' : 'none';
+  }
+
+  /** INFO on the call's dialog (RFC 6086); rejects with a TonewallError before answer or after the end. */
+  sendInfo(contentType: string, body: Buffer): Promise<number> {
+    const leg = this.leg;
+    if (!leg || !this.sipAnswered || this.state === 'ending' || this.state === 'ended') {
+      return Promise.reject(new TonewallError('ECALL_NO_DIALOG', `call ${this.record.callId} is ${this.state}: INFO needs an answered SIP dialog`));
+    }
+    return leg.sendInfo(contentType, body);
+  }
+
   /** Sends the INVITE and wires both legs' events. */
   start(): void {
     const { pstn, sip, media } = this.opts;
@@ -134,14 +179,31 @@ export class Call {
     this.opts.recorder.changed(this.record, 'call.started');
     leg.on('progress', (status) => {
       if (status >= 180 && this.state === 'inviting') this.transition('alerting');
+      if (status === 180 && this.earlyAnswer === undefined && !this.localTone && this.state === 'alerting' && media.setLocalTone) {
+        this.localTone = true;
+        media.setLocalTone('ringback');
+      }
     });
+    leg.on('early-media', (sdp) => this.onEarlyMedia(sdp));
     leg.on('answered', (sdp) => this.onSipAnswered(sdp));
-    leg.on('failed', (status, reason) => {
+    leg.on('failed', (status, reason, q850) => {
       this.record.sipStatus = status;
-      this.end('sip', sipStatusToQ850(status), `SIP ${status} ${reason}`);
+      this.end('sip', q850 ?? sipStatusToQ850(status), `SIP ${status} ${reason}`);
     });
-    leg.on('ended', (by, reason) => {
-      if (by === 'remote') this.end('sip', 16, reason || 'BYE from contact center');
+    leg.on('ended', (by, reason, q850) => {
+      if (by === 'remote') this.end('sip', q850 ?? 16, reason || 'BYE from contact center');
+    });
+    leg.on('remote-offer', () => this.log.info('SIP session changed by the contact center', { callId: this.record.callId }));
+    leg.onInfo(async (info) => {
+      const handler = this.opts.infoHandler?.();
+      if (!handler) return infoReplyWithoutHandler(info);
+      return normalizeInfoReply(await handler({ callId: this.record.callId, contentType: info.contentType, body: info.body }));
+    });
+    leg.onOffer((offer) => {
+      if (!media.answerOffer) throw new TonewallError('ESDP', 'this media leg cannot answer a new offer');
+      const { sdp, codec } = media.answerOffer(offer);
+      this.record.codec = codec;
+      return sdp;
     });
     this.log.info('call started', { callId: this.record.callId, trunk: this.record.trunk, sipCallId: leg.sipCallId });
   }
@@ -153,11 +215,35 @@ export class Call {
     return this.released;
   }
 
+  private stopLocalTone(): void {
+    if (!this.localTone) return;
+    this.localTone = false;
+    this.opts.media.setLocalTone?.(null);
+  }
+
+  /** 18x with SDP: apply the answer now so the caller hears the far end's progress audio. */
+  private onEarlyMedia(sdp: string): void {
+    if (this.state !== 'inviting' && this.state !== 'alerting') return;
+    try {
+      this.record.codec = this.opts.media.applyAnswer(sdp).codec;
+    } catch (err) {
+      this.log.warn('early media SDP not usable: waiting for the answer', { callId: this.record.callId, err: errorMessage(err) });
+      return;
+    }
+    this.stopLocalTone();
+    this.earlyAnswer = sdp;
+    if (this.state === 'inviting') this.transition('alerting');
+  }
+
   private onSipAnswered(sdp: string): void {
     if (this.state !== 'inviting' && this.state !== 'alerting') return;
     this.sipAnswered = true;
+    this.stopLocalTone();
     try {
-      this.record.codec = this.opts.media.applyAnswer(sdp).codec;
+      // RFC 3261 §13.2.1: the answer in the 2xx is the same as the early one; apply it only when it differs.
+      if (this.earlyAnswer === undefined || sdp.trim() !== this.earlyAnswer.trim()) {
+        this.record.codec = this.opts.media.applyAnswer(sdp.trim() !== '' ? sdp : this.earlyAnswer ?? sdp).codec;
+      }
     } catch (err) {
       // 488-class problem in the answer: the dialog exists, so it is closed with BYE.
       this.end('local', 127, `unusable SDP answer: ${errorMessage(err)}`);
@@ -187,9 +273,11 @@ export class Call {
     this.record.endReason = reason;
     const leg = this.leg;
     const pending: Promise<void>[] = [];
+    this.stopLocalTone();
     if (by !== 'sip' && leg) {
-      if (this.sipAnswered) pending.push(leg.hangup().catch((err: unknown) => this.log.warn('BYE failed', { callId: this.record.callId, err: errorMessage(err) })));
-      else leg.cancel();
+      const why = { cause: q850, text: reason };
+      if (this.sipAnswered) pending.push(leg.hangup(why).catch((err: unknown) => this.log.warn('BYE failed', { callId: this.record.callId, err: errorMessage(err) })));
+      else leg.cancel(why);
     }
     if (by !== 'pstn') {
       pending.push(this.opts.pstn.hangup(q850, reason).catch((err: unknown) => this.log.warn('PSTN release failed', { callId: this.record.callId, err: errorMessage(err) })));

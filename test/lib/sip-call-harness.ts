@@ -1,11 +1,20 @@
 /**
  * Helpers for integration and interop tests that place real calls from our SipUserAgent: an RTP
- * session with a known audio pattern, and promises for the call's events.
+ * session with a known audio pattern, and promises for the call's events. Below, unit-level
+ * helpers for dialog tests on the in-memory transport.
  */
 import { nullLogger, type Logger } from '../../hw/base/logger';
 import { configSchema, type SipConfig } from '../../controller/config/schema';
 import { RtpSession } from '../../controller/media/rtp-session';
 import type { OutgoingCall } from '../../controller/sip/api/outgoing-call';
+import type { IncomingCall } from '../../controller/sip/api/incoming-call';
+import { SipUserAgent } from '../../controller/sip/api/user-agent';
+import type { SessionTimerPolicy } from '../../controller/sip/core/dialogs/session-timer';
+import { buildResponse } from '../../controller/sip/core/messages/build';
+import { addHeader, header, newRequest, type SipRequest, type SipResponse } from '../../controller/sip/core/messages/message';
+import { parseNameAddr } from '../../controller/sip/core/messages/name-addr';
+import { ManualClock } from './manual-clock';
+import { FakeSipTransport } from './sip-fake-transport';
 
 export function testSipConfig(overrides: Partial<SipConfig> = {}): SipConfig {
   return { ...configSchema.parse({ sip: { bindPort: 0, demoEndpoint: { bindPort: 0 } } }).sip, ...overrides };
@@ -71,4 +80,130 @@ export async function sendPattern(rtp: RtpSession, count: number, payloadType = 
     await sleep(20);
   }
   return sent;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unit-level helpers: a SipUserAgent on the strict in-memory transport with a manual clock, and
+// the far end's side of dialogs written by hand (RFC 3261 §12.2: From/To swapped, its own CSeq).
+// ---------------------------------------------------------------------------------------------
+
+export const FAKE_PEER = { address: '127.0.0.1', port: 5080 };
+export const PEER_SDP = 'v=0\r\no=cc 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 20000 RTP/AVP 0\r\na=sendrecv\r\n';
+export const OUR_SDP = 'v=0\r\no=tonewall 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 30000 RTP/AVP 0 8\r\n';
+
+export interface FakeUa {
+  ua: SipUserAgent;
+  clock: ManualClock;
+  transport: FakeSipTransport;
+}
+
+export async function fakeUa(opts: { sessionTimer?: SessionTimerPolicy } = {}): Promise<FakeUa> {
+  const clock = new ManualClock();
+  const transport = new FakeSipTransport();
+  const config = configSchema.parse({ sip: { inviteTimeoutMs: 3_600_000 } }).sip;
+  const ua = new SipUserAgent({ config, log: nullLogger, clock, transport, ...(opts.sessionTimer ? { sessionTimer: opts.sessionTimer } : {}) });
+  await ua.start();
+  return { ua, clock, transport };
+}
+
+let branchSeq = 0;
+function peerVia(): string {
+  return `SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bKpeer${++branchSeq}`;
+}
+
+/** A dialog as the far end sees it: what goes in From/To of its requests, and where they go. */
+export interface PeerDialog {
+  callId: string;
+  /** The far end's own From value (with its tag). */
+  local: string;
+  /** Our address (with our tag). */
+  remote: string;
+  /** Our Contact URI (Request-URI of its requests). */
+  target: string;
+  cseq: number;
+}
+
+export function peerRequest(d: PeerDialog, method: string, opts: { headers?: Record<string, string>; body?: string; cseq?: number } = {}): SipRequest {
+  const seq = opts.cseq ?? ++d.cseq;
+  const req = newRequest(method, d.target);
+  addHeader(req, 'Via', peerVia());
+  addHeader(req, 'Max-Forwards', '70');
+  addHeader(req, 'From', d.local);
+  addHeader(req, 'To', d.remote);
+  addHeader(req, 'Call-ID', d.callId);
+  addHeader(req, 'CSeq', `${seq} ${method}`);
+  addHeader(req, 'Contact', '<sip:agent@127.0.0.1:5080>');
+  for (const [k, v] of Object.entries(opts.headers ?? {})) addHeader(req, k, v);
+  if (opts.body !== undefined) {
+    if (opts.headers?.['Content-Type'] === undefined) addHeader(req, 'Content-Type', 'application/sdp');
+    req.body = Buffer.from(opts.body);
+  }
+  return req;
+}
+
+/** The ACK the far end sends for our 2xx to its (re-)INVITE with CSeq `seq`. */
+export function peerAck(d: PeerDialog, seq: number): SipRequest {
+  return peerRequest(d, 'ACK', { cseq: seq });
+}
+
+/** Places a call from our UA and answers it 200 from the fake peer (To tag cc1, Contact agent@5080). */
+export function answeredOutgoing(f: FakeUa, okHeaders: Record<string, string> = {}): { call: OutgoingCall; invite: SipRequest; peer: PeerDialog } {
+  const call = f.ua.invite({ requestUri: 'sip:100@127.0.0.1:5080', fromUser: '5551234', sdpOffer: OUR_SDP });
+  const invite = f.transport.requests('INVITE').at(-1);
+  if (!invite) throw new Error('no INVITE sent');
+  const ok = buildResponse(invite, 200, undefined, { toTag: 'cc1', body: Buffer.from(PEER_SDP) });
+  addHeader(ok, 'Contact', '<sip:agent@127.0.0.1:5080>');
+  addHeader(ok, 'Content-Type', 'application/sdp');
+  for (const [k, v] of Object.entries(okHeaders)) addHeader(ok, k, v);
+  f.transport.inject(ok, FAKE_PEER);
+  if (call.state !== 'established') throw new Error(`call is ${call.state} after the 200`);
+  const peer: PeerDialog = { callId: header(invite, 'call-id') ?? '', local: header(ok, 'to') ?? '', remote: header(invite, 'from') ?? '', target: parseNameAddr(header(invite, 'contact') ?? '').uri, cseq: 100 };
+  return { call, invite, peer };
+}
+
+/** The fake peer's INVITE toward our UA (From tag p1, CSeq 1). */
+export function peerInvite(callId: string, headers: Record<string, string> = {}, body = PEER_SDP): SipRequest {
+  const d: PeerDialog = { callId, local: '"Caller" <sip:5550000@127.0.0.1:5080>;tag=p1', remote: '<sip:100@127.0.0.1:5062>', target: 'sip:100@127.0.0.1:5062', cseq: 0 };
+  return peerRequest(d, 'INVITE', { headers, body, cseq: 1 });
+}
+
+/** Offers a call from the fake peer; resolves with our IncomingCall (not answered). */
+export function offeredIncoming(f: FakeUa, headers: Record<string, string> = {}, callId = `in-${++branchSeq}@127.0.0.1`): { call: IncomingCall | undefined; invite: SipRequest } {
+  let call: IncomingCall | undefined;
+  const listener = (c: IncomingCall): void => {
+    call = c;
+  };
+  f.ua.once('incoming-call', listener);
+  const invite = peerInvite(callId, headers);
+  f.transport.inject(invite, FAKE_PEER);
+  if (!call) f.ua.off('incoming-call', listener);
+  return { call, invite };
+}
+
+/** Offers, answers and ACKs a call from the fake peer. */
+export function answeredIncoming(f: FakeUa, headers: Record<string, string> = {}): { call: IncomingCall; invite: SipRequest; ok: SipResponse; peer: PeerDialog } {
+  const { call, invite } = offeredIncoming(f, headers);
+  if (!call) throw new Error('the INVITE was not offered');
+  call.answer(OUR_SDP);
+  const ok = f.transport.responses(200).at(-1);
+  if (!ok) throw new Error('no 200 sent');
+  const peer: PeerDialog = { callId: header(invite, 'call-id') ?? '', local: header(invite, 'from') ?? '', remote: header(ok, 'to') ?? '', target: parseNameAddr(header(ok, 'contact') ?? '').uri, cseq: 1 };
+  f.transport.inject(peerAck(peer, 1), FAKE_PEER);
+  return { call, invite, ok, peer };
+}
+
+/** Answers our last request of `method` with `status` from the fake peer. */
+export function respondToLast(f: FakeUa, method: string, status: number, opts: { headers?: Record<string, string>; body?: string } = {}): { req: SipRequest; res: SipResponse } {
+  const req = f.transport.requests(method).at(-1);
+  if (!req) throw new Error(`no ${method} sent`);
+  const res = buildResponse(req, status, undefined, opts.body !== undefined ? { body: Buffer.from(opts.body) } : {});
+  for (const [k, v] of Object.entries(opts.headers ?? {})) addHeader(res, k, v);
+  if (opts.body !== undefined && opts.headers?.['Content-Type'] === undefined) addHeader(res, 'Content-Type', 'application/sdp');
+  f.transport.inject(res, FAKE_PEER);
+  return { req, res };
+}
+
+/** Lets promise continuations run (the dialog session awaits its transactions). */
+export async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await Promise.resolve();
 }

@@ -8,6 +8,7 @@ import type { Logger } from '../../../hw/base/logger';
 import type { SipRequest } from '../core/messages/message';
 import type { ClientTransaction, TransactionLayer } from '../core/transaction-layer';
 import type { ClientTransactionUser, Destination, SipTimerValues } from '../core/transactions/transaction';
+import type { SessionTimerPolicy } from '../core/dialogs/session-timer';
 
 export interface UaContext {
   readonly layer: TransactionLayer;
@@ -15,6 +16,8 @@ export interface UaContext {
   readonly log: Logger;
   readonly timers: SipTimerValues;
   readonly userAgent: string;
+  /** RFC 4028 interval we ask for and the minimum we accept (default 1800 s / 90 s). */
+  readonly sessionTimer?: SessionTimerPolicy;
   /** Our Contact URI for a user part, e.g. `sip:5551234@127.0.0.1:5062`. */
   contactUri(user: string): string;
   /** Adds a top Via with a new branch and sends the request in a client transaction. */

@@ -29,6 +29,7 @@ import { TonewallError } from '../../../hw/base/errors';
 import { IncomingCall } from './incoming-call';
 import { OutgoingCall } from './outgoing-call';
 import { ALLOWED_METHODS, type UaContext } from './ua-context';
+import type { SessionTimerPolicy } from '../core/dialogs/session-timer';
 
 export interface InviteRequest {
   /** Where to call, e.g. `sip:100@10.0.0.5:5060`. */
@@ -49,6 +50,8 @@ export interface SipUserAgentOptions {
   transport?: SipTransport;
   /** RFC 3261 timer values (tests shorten them). */
   timers?: SipTimerValues;
+  /** RFC 4028 session timer: interval asked for and minimum accepted (default 1800 s / 90 s). */
+  sessionTimer?: SessionTimerPolicy;
   /** stop() waits at most this long for BYE/CANCEL answers before closing (default 2000 ms). */
   stopTimeoutMs?: number;
   /** Digest credentials for 401/407 challenges (RFC 3261 §22; the trunks install theirs with setCredentials). */
@@ -94,7 +97,7 @@ export class SipUserAgent extends TypedEmitter<SipUserAgentEvents> {
     this.layer = new TransactionLayer(this.transport, this.clock, this.log, this.timers, this.opts.config.userAgent);
     this.layer.core = {
       onRequest: (req, tx, from) => this.onRequest(req, tx, from),
-      onAck: (ack) => this.incoming.get(header(ack, 'call-id') ?? '')?.ackReceived(),
+      onAck: (ack) => this.callFor(ack)?.ackReceived(ack),
       onStrayResponse: (res) => this.onStrayResponse(res),
     };
     this.log.info('SIP user agent listening', { address: this.localAddress.address, port: this.localAddress.port });
@@ -181,6 +184,7 @@ export class SipUserAgent extends TypedEmitter<SipUserAgentEvents> {
       log: this.log,
       timers: this.timers,
       userAgent: this.opts.config.userAgent,
+      ...(this.opts.sessionTimer ? { sessionTimer: this.opts.sessionTimer } : {}),
       contactUri: (user) => this.contactUri(user),
       sendRequest: (req: SipRequest, dest: Destination, user: ClientTransactionUser) => {
         req.headers.unshift({ name: 'via', value: this.newVia() });
@@ -212,22 +216,27 @@ export class SipUserAgent extends TypedEmitter<SipUserAgentEvents> {
     const toTag = parseNameAddr(header(req, 'to') ?? '').params.get('tag');
     switch (req.method) {
       case 'INVITE':
-        if (toTag !== undefined) this.respond(tx, req, 488, { Warning: '399 tonewall "re-INVITE not supported yet"' });
+        if (toTag !== undefined) this.inDialog(req, tx);
         else if (tx instanceof InviteServerTransaction) this.onInvite(req, tx);
         return;
       case 'CANCEL': {
         const ist = this.layer?.findInviteServerTransaction(req);
         const call = ist ? this.incomingByTx.get(ist) : undefined;
         this.respond(tx, req, call ? 200 : 481);
-        call?.cancelled();
+        call?.cancelled(req);
         return;
       }
       case 'BYE': {
-        const call = [...this.outgoing.values(), ...this.incoming.values()].find((c) => c.matches(req));
+        const call = this.callFor(req);
         this.respond(tx, req, call ? 200 : 481);
-        call?.remoteBye();
+        call?.remoteBye(req);
         return;
       }
+      case 'INFO':
+      case 'UPDATE':
+      case 'PRACK':
+        this.inDialog(req, tx);
+        return;
       case 'OPTIONS':
         this.respond(tx, req, 200, { Allow: ALLOWED_METHODS, Accept: 'application/sdp', Supported: '' });
         return;
@@ -236,8 +245,20 @@ export class SipUserAgent extends TypedEmitter<SipUserAgentEvents> {
     }
   }
 
+  /** The call whose dialog (confirmed or early) a request belongs to. */
+  private callFor(req: SipRequest): IncomingCall | OutgoingCall | undefined {
+    return [...this.outgoing.values(), ...this.incoming.values()].find((c) => c.matches(req));
+  }
+
+  /** INFO, UPDATE, PRACK, re-INVITE: to the call's dialog, else 481 (§12.2.2, RFC 6086 §4.2.2). */
+  private inDialog(req: SipRequest, tx: ServerTransaction): void {
+    if (this.callFor(req)?.dialogRequest(req, tx)) return;
+    this.respond(tx, req, 481);
+  }
+
   private onInvite(req: SipRequest, tx: InviteServerTransaction): void {
     const call = new IncomingCall(this.context(), req, tx);
+    if (!call.precheck()) return;
     if (this.listenerCount('incoming-call') === 0) {
       call.reject(480, 'No Handler');
       return;
@@ -248,8 +269,8 @@ export class SipUserAgent extends TypedEmitter<SipUserAgentEvents> {
   }
 
   private onStrayResponse(res: SipResponse): void {
-    const call = this.outgoing.get(header(res, 'call-id') ?? '');
-    if (call) call.strayResponse(res);
+    const id = header(res, 'call-id') ?? '';
+    (this.outgoing.get(id) ?? this.incoming.get(id))?.strayResponse(res);
   }
 }
 

@@ -1,79 +1,13 @@
 import assert from 'node:assert/strict';
 import { TypedEmitter } from '../../../hw/base/typed-emitter';
 import { nullLogger } from '../../../hw/base/logger';
-import type { CardEvents, TelephonyCard } from '../../../hw/card/types';
+import type { TelephonyCard } from '../../../hw/card/types';
 import { CallManager } from '../../../controller/call/call-manager';
 import type { CallEventType, CallRecord } from '../../../controller/call/call';
-import type { InviteRequest, MediaLeg, SipLeg, SipLegEvents } from '../../../controller/call/ports';
+import type { InviteRequest } from '../../../controller/call/ports';
 import { q850ToSipStatus, reasonHeader, sipStatusToQ850 } from '../../../controller/call/cause-map';
-import type { PstnCall, PstnCallEvents, PstnCallInfo, PstnRelease, PstnTrunkEvents } from '../../../controller/pstn/types';
-
-class FakePstnCall extends TypedEmitter<PstnCallEvents> implements PstnCall {
-  state = 'offered';
-  hangups: { q850: number; reason: string }[] = [];
-  answers = 0;
-  constructor(readonly info: PstnCallInfo) {
-    super();
-  }
-  answer(): Promise<void> {
-    this.answers++;
-    this.state = 'connected';
-    queueMicrotask(() => this.emit('answered'));
-    return Promise.resolve();
-  }
-  hangup(q850: number, reason: string): Promise<void> {
-    this.hangups.push({ q850, reason });
-    this.state = 'idle';
-    return Promise.resolve();
-  }
-  release(r: PstnRelease): void {
-    this.state = 'idle';
-    this.emit('released', r);
-  }
-}
-
-class FakeLeg extends TypedEmitter<SipLegEvents> implements SipLeg {
-  readonly sipCallId = 'sip-call-1@tonewall';
-  cancelled = 0;
-  byes = 0;
-  cancel(): void {
-    this.cancelled++;
-  }
-  hangup(): Promise<void> {
-    this.byes++;
-    return Promise.resolve();
-  }
-}
-
-class FakeMedia implements MediaLeg {
-  readonly sdpOffer = 'v=0 (offer)';
-  fromCardChunks: Buffer[] = [];
-  closed = 0;
-  applyAnswer(sdp: string): { codec: string } {
-    if (sdp === 'bad') throw new Error('no common codec: answer offered G729');
-    return { codec: 'PCMU' };
-  }
-  fromCard(pcm: Buffer): void {
-    this.fromCardChunks.push(pcm);
-  }
-  toCard(): Buffer {
-    return Buffer.alloc(80, 0x55);
-  }
-  stats() {
-    return { packetsSent: 0, packetsReceived: 0 };
-  }
-  close(): void {
-    this.closed++;
-  }
-}
-
-class FakeCard extends TypedEmitter<CardEvents> {
-  written: { channel: number; data: Uint8Array }[] = [];
-  info = { model: 'fake', firmwareVersion: '1', serial: 's', protocolVersion: 1, law: 'ulaw' as const, ports: [], spans: [] };
-  writePcm(channel: number, data: Uint8Array): void {
-    this.written.push({ channel, data });
-  }
-}
+import type { PstnTrunkEvents } from '../../../controller/pstn/types';
+import { FakeCard, FakeLeg, FakeMedia, FakePstnCall } from './fakes';
 
 async function setup() {
   const card = new FakeCard();
@@ -126,15 +60,16 @@ describe('call manager: PSTN → SIP', () => {
     leg.emit('progress', 180, 'Ringing');
     assert.equal(pstn.answers, 0);
     card.emit('pcm', 1, Buffer.alloc(80, 1));
-    assert.equal(media.fromCardChunks.length, 0, 'no audio before answer');
+    assert.equal(media.fromCardChunks.length, 0, 'no uplink audio before answer');
+    assert.equal(card.written.length, 1, 'local ringback toward the PSTN caller after a 180 without SDP');
     leg.emit('answered', 'v=0 (answer)');
     await tick();
     assert.equal(pstn.answers, 1);
     assert.equal(mgr.get('call-0001')?.state, 'active');
     card.emit('pcm', 1, Buffer.alloc(80, 7));
     assert.equal(media.fromCardChunks[0]?.[0], 7);
-    assert.equal(card.written.length, 1);
-    assert.equal(card.written[0]?.channel, 1);
+    assert.equal(card.written.length, 2);
+    assert.equal(card.written[1]?.channel, 1);
     assert.deepEqual(events.map((e) => e.event), ['call.started', 'call.answered']);
     assert.equal(events[1]?.record.codec, 'PCMU');
   });
@@ -152,15 +87,15 @@ describe('call manager: PSTN → SIP', () => {
   it('CANCELs the INVITE when the caller hangs up before the answer, and BYEs after', async () => {
     const a = await setup();
     a.pstn.release({ by: 'pstn', q850: 16, reason: 'caller hung up while ringing' });
-    assert.equal(a.leg.cancelled, 1);
-    assert.equal(a.leg.byes, 0);
+    assert.deepEqual(a.leg.cancels, [{ cause: 16, text: 'caller hung up while ringing' }], 'RFC 3326 Reason on the CANCEL');
+    assert.equal(a.leg.byes.length, 0);
     assert.deepEqual(a.pstn.hangups, [], 'the PSTN leg released itself');
 
     const b = await setup();
     b.leg.emit('answered', 'v=0');
     await tick();
     b.pstn.release({ by: 'pstn', q850: 16, reason: 'loop current dropped' });
-    assert.equal(b.leg.byes, 1);
+    assert.deepEqual(b.leg.byes, [{ cause: 16, text: 'loop current dropped' }], 'RFC 3326 Reason on the BYE');
     assert.equal(b.events.at(-1)?.record.endBy, 'pstn');
   });
 
@@ -176,7 +111,7 @@ describe('call manager: PSTN → SIP', () => {
   it('closes the call with BYE when the answer SDP is unusable', async () => {
     const { leg, pstn, events } = await setup();
     leg.emit('answered', 'bad');
-    assert.equal(leg.byes, 1);
+    assert.equal(leg.byes.length, 1);
     assert.equal(pstn.answers, 0);
     assert.match(events.at(-1)?.record.endReason ?? '', /unusable SDP answer: no common codec/);
   });

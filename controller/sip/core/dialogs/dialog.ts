@@ -58,7 +58,7 @@ export class Dialog {
   }
 
   /** UAC side, §12.1.2: from our INVITE and the 2xx that answered it. */
-  static fromUac(invite: SipRequest, res: SipResponse, clock: Clock): Dialog {
+  static fromUac(invite: SipRequest, res: SipResponse, clock: Clock, localSeq?: number): Dialog {
     const localAddr = header(invite, 'from') ?? '';
     const remoteAddr = header(res, 'to') ?? '';
     return new Dialog(
@@ -68,7 +68,8 @@ export class Dialog {
         remoteTag: tagOf(remoteAddr, 'To of the 2xx'),
         localAddr,
         remoteAddr,
-        localSeq: cseq(invite).seq,
+        // PRACKs sent in the early dialog (RFC 3262 §7.2) used CSeq numbers after the INVITE's.
+        localSeq: Math.max(cseq(invite).seq, localSeq ?? 0),
         remoteSeq: undefined,
         remoteTarget: contactUri(res, `${res.status} response`),
         routeSet: headerValues(res, 'record-route').reverse(),
@@ -121,6 +122,17 @@ export class Dialog {
 
   get localSeq(): number {
     return this.state.localSeq;
+  }
+
+  get localUri(): string {
+    return parseNameAddr(this.state.localAddr).uri;
+  }
+
+  /** A target refresh (re-INVITE, UPDATE, §12.2.1.2 / §12.2.2) replaces the remote target by its Contact. */
+  refreshTarget(msg: SipRequest | SipResponse): void {
+    const c = header(msg, 'contact');
+    if (c === undefined) return;
+    this.state = { ...this.state, remoteTarget: parseNameAddr(c).uri };
   }
 
   /** Does this in-dialog request or response belong here (Call-ID and both tags, §12.2.2)? */
