@@ -10,6 +10,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateJweKeyPair } from '../../../controller/secure/test-processor';
+import { dtmfTone } from '../../../controller/dsp/tone-generator';
+import { encode } from '../../../controller/media/g711';
 import type { PaySnapshotBody } from '../../../controller/fleet/topics';
 import { makeTestPki, removePki, requireOpenssl, type TestPki } from '../../lib/secure-certs';
 import { assertNoCardData, futureExpiry, TEST_CARDS } from '../../lib/secure-cards';
@@ -179,6 +181,26 @@ describe('secure: PaymentsService with the real UplinkDsp (issue #6 evidence)', 
       assertNoCardData(rig.texts(), { pan: TEST_CARDS.visa, expiry });
     });
   }
+
+  it('a tone in what left (second check) raises a critical masking alarm on the fleet and marks the record', async () => {
+    const rig = await service();
+    const sessionId = start(rig, 'req-leak');
+    const ended = rig.nextEnd();
+    // As if the masking had let a keypress out: an unmasked 5 in the encoded payloads of the call.
+    const tone = dtmfTone('5', { durationMs: 80 });
+    for (let i = 0; i < tone.length; i += 160) rig.service.observe('call-1', encode('ulaw', tone.subarray(i, i + 160)), 'ulaw');
+    rig.service.command('cancel', { sessionId });
+    const end = (await ended) as Ended;
+    assert.equal(end.result?.masking.clean, false);
+    assert.equal(end.result?.masking.secondCheck.digitsFound, 1);
+    const alarm = rig.alarms.find((a) => a.alarm?.severity === 'critical');
+    assert.ok(alarm, 'a critical alarm was raised');
+    assert.match(alarm.alarmId, new RegExp(sessionId));
+    assert.equal(alarm.alarm?.source, 'call/call-1');
+    assert.equal(rig.store.payments.get(sessionId)?.second_check_hits, 1);
+    assert.equal(rig.store.payments.get(sessionId)?.masking_clean, 0);
+    assert.ok(rig.sink.lines.some((l) => /masking alarm/.test(l)), 'logged at fatal');
+  });
 
   it('hang-up mid-entry: cancelled with reason hangup, recorded, nothing kept', async () => {
     const rig = await service();
