@@ -44,6 +44,16 @@ export interface CalleeScript {
   answerAfterMs: number;
   audio: AudioItem[];
   hangup: 'caller' | 'wait-for-host';
+  /**
+   * The callee's line is busy: an analog line hears busy tone (480 + 620 Hz, 0.5 s on / 0.5 s off,
+   * Telcordia GR-506) after dialling and is never answered; a PRI SETUP is cleared with cause 17.
+   */
+  busy?: boolean;
+}
+
+/** The callee for a dialled number: `callees[number]`, else `fallback`, else DEFAULT_CALLEE. */
+export function calleeFor(number: string, callees: Readonly<Record<string, CalleeScript>> | undefined, fallback: CalleeScript | undefined): CalleeScript {
+  return callees?.[number.replace(/,/g, '')] ?? fallback ?? DEFAULT_CALLEE;
 }
 
 export const DEFAULT_CALLEE: CalleeScript = { answerAfterMs: 3000, audio: [{ speech: 3000 }], hangup: 'wait-for-host' };
@@ -56,6 +66,10 @@ export interface PstnCallOptions {
   script?: CallScript;
   /** Outbound: the callee's script. */
   callee?: CalleeScript;
+  /** Outbound: the dialled number. */
+  dialled?: string;
+  /** Outbound: how long the host's dialling lasts, ms; the exchange is silent until then and the callee's answerAfterMs counts from its end. */
+  dialMs?: number;
   supervision: DisconnectSupervision;
   law: CompandingLaw;
   rng: SeededRandom;
@@ -86,6 +100,8 @@ export class PstnCall {
   private readonly cadenceSamples: number[];
   private readonly cycleSamples: number;
   private readonly block = new Int16Array(SAMPLES_PER_TICK);
+  /** Events raised outside a tick's event list (the outward answer), sent with the next tick. */
+  private readonly pendingEvents: LineEvent[] = [];
   readonly timeline: TimelineEntry[] = [];
   answeredAtSample: number | undefined;
   endedAtSample: number | undefined;
@@ -105,6 +121,10 @@ export class PstnCall {
   }
   get port(): number {
     return this.opts.port;
+  }
+  /** Outbound: the number the host dialled (or the called number of its SETUP); inbound: ''. */
+  get dialled(): string {
+    return this.opts.dialled ?? '';
   }
   get direction(): 'inbound' | 'outbound' {
     return this.opts.direction;
@@ -147,6 +167,7 @@ export class PstnCall {
       case 'ended':
         break;
     }
+    for (const e of this.pendingEvents.splice(0)) this.emit(events, e);
     this.sampleIndex += SAMPLES_PER_TICK;
     return { events, pcm };
   }
@@ -206,7 +227,14 @@ export class PstnCall {
 
   private tickRingback(): Uint8Array {
     const callee = this.opts.callee ?? DEFAULT_CALLEE;
-    if (this.sampleIndex >= callee.answerAfterMs * 8) {
+    const dialSamples = (this.opts.dialMs ?? 0) * 8;
+    if (this.sampleIndex < dialSamples) return encode(this.opts.law, this.block.fill(0));
+    if (callee.busy) {
+      this.block.fill(0);
+      if (this.sampleIndex % 8000 < 4000) addTones(this.block, 0, SAMPLES_PER_TICK, [{ hz: 480, levelDbm0: -24 }, { hz: 620, levelDbm0: -24 }], this.sampleIndex);
+      return encode(this.opts.law, this.block);
+    }
+    if (this.sampleIndex >= dialSamples + callee.answerAfterMs * 8) {
       this.answer([]);
       return this.tickConnected([]) ?? new Uint8Array(SAMPLES_PER_TICK).fill(0xff);
     }
@@ -237,6 +265,9 @@ export class PstnCall {
     this.answeredAtSample = this.sampleIndex;
     this.transition('connected');
     if (this.opts.direction === 'inbound') this.emit(events, { kind: 'loop-current', port: this.port, present: true });
+    // Answer supervision toward a dialling FXO: a line with reversal supervision reverses battery
+    // when the callee answers (and again when the callee hangs up).
+    else if (this.opts.supervision !== 'loop-current-drop') this.pendingEvents.push({ kind: 'battery-reversal', port: this.port });
   }
 
   private callerHangsUp(events: LineEvent[]): void {

@@ -54,6 +54,8 @@ export interface SimCardOptions {
   supervision?: DisconnectSupervision | Record<number, DisconnectSupervision>;
   /** The far end of outward calls. */
   callee?: CalleeScript;
+  /** Far ends of outward calls by dialled / called number (others get `callee`). */
+  callees?: Record<string, CalleeScript>;
   seed?: number;
   loadWav?: (path: string) => Int16Array;
   /** Calls kept for inspection (oldest dropped first). */
@@ -114,6 +116,7 @@ export class SimCard extends TypedEmitter<SimCardEvents> {
       law: opts.law ?? priModel(opts.model)?.law ?? 'ulaw',
       supervision: (port) => (typeof sup === 'string' ? sup : (sup?.[port] ?? 'loop-current-drop')),
       callee: opts.callee,
+      ...(opts.callees ? { callees: opts.callees } : {}),
       seed: opts.seed ?? 1,
       loadWav: opts.loadWav ?? readWavFile,
       onCallState: (call, state) => this.onCallState(call, state),
@@ -127,6 +130,7 @@ export class SimCard extends TypedEmitter<SimCardEvents> {
         if (this.link.state === 'ready') this.send({ type: 'dchan', span, data });
       },
       ...(opts.callee ? { callee: opts.callee } : {}),
+      ...(opts.callees ? { callees: opts.callees } : {}),
       seed: opts.seed ?? 1,
       loadWav: opts.loadWav ?? readWavFile,
       onCallState: (call, state) => this.onCallState(call, state),

@@ -15,7 +15,7 @@ import type { HookCommand, LineEvent, PortInfo } from '../card/types';
 import type { CommandStatus, PcmChunk } from '../link/messages';
 import type { CallScript } from './call-script';
 import { PlayoutBuffer } from './playout-buffer';
-import { PstnCall, SAMPLES_PER_TICK, type CalleeScript, type DisconnectSupervision, type PstnCallState } from './pstn-call';
+import { calleeFor, PstnCall, SAMPLES_PER_TICK, type CalleeScript, type DisconnectSupervision, type PstnCallState } from './pstn-call';
 import { SeededRandom } from './seeded-random';
 
 export interface CommandOutcome {
@@ -33,6 +33,8 @@ export interface SimPortsOptions {
   /** Disconnect supervision of each port (default loop-current-drop). */
   supervision?: (port: number) => DisconnectSupervision;
   callee?: CalleeScript;
+  /** Callees by dialled number (digits only); others get `callee`. */
+  callees?: Readonly<Record<string, CalleeScript>>;
   seed: number;
   loadWav: (path: string) => Int16Array;
   onCallState: (call: PstnCall, state: PstnCallState) => void;
@@ -165,7 +167,9 @@ export class SimPorts {
           id: this.nextCallId++,
           port: p.info.port,
           direction: 'outbound',
-          callee: this.opts.callee,
+          callee: calleeFor(cmd.digits, this.opts.callees, this.opts.callee),
+          dialled: cmd.digits.replace(/,/g, ''),
+          dialMs: dialDurationMs(cmd.digits),
           supervision: this.supervisionOf(p.info.port),
           law: this.opts.law,
           rng: new SeededRandom(this.opts.seed + 104729 * this.nextCallId),

@@ -26,11 +26,13 @@ import type { SpanInfo } from '../card/types';
 import type { PcmChunk } from '../link/messages';
 import type { CallScript } from './call-script';
 import { PlayoutBuffer } from './playout-buffer';
-import { PstnCall, SAMPLES_PER_TICK, type CalleeScript, type PstnCallState } from './pstn-call';
+import { calleeFor, PstnCall, SAMPLES_PER_TICK, type CalleeScript, type PstnCallState } from './pstn-call';
 import { SeededRandom } from './seeded-random';
 
 /** Q.850 normal call clearing: the cause of every clearing the simulated network starts. */
 export const CAUSE_NORMAL_CLEARING = 16;
+/** Q.850 user busy: a SETUP toward a busy scripted callee. */
+export const CAUSE_USER_BUSY = 17;
 
 /** Playout buffer toward each B channel's far end: 250 ms of audio. */
 const PLAYOUT_MAX_BYTES = 2000;
@@ -44,6 +46,8 @@ export interface SimPriSpanOptions {
   /** One D-channel frame toward the host (dropped by the card while its link is not ready). */
   sendFrame: (frame: Buffer) => void;
   callee?: CalleeScript;
+  /** Callees by called number; others get `callee`. */
+  callees?: Readonly<Record<string, CalleeScript>>;
   seed: number;
   loadWav: (path: string) => Int16Array;
   onCallState: (call: PstnCall, state: PstnCallState) => void;
@@ -223,18 +227,24 @@ export class SimPriSpan {
 
   /** The host placed a call: the scripted callee answers it. */
   private onHostSetup(pri: PriCall): void {
+    const callee = calleeFor(pri.info.calledNumber, this.opts.callees, this.opts.callee);
+    if (callee.busy) {
+      this.opts.log.info('host call to a busy callee', { span: this.opts.span.span });
+      void pri.hangup(CAUSE_USER_BUSY, 'callee busy');
+      return;
+    }
     const id = this.nextCallId++;
-    const leg = this.addLeg(pri, 'outbound', undefined, new SeededRandom(this.opts.seed + 104729 * id), id);
+    const leg = this.addLeg(pri, 'outbound', undefined, new SeededRandom(this.opts.seed + 104729 * id), id, callee);
     this.opts.log.info('host call offered', { span: this.opts.span.span, callId: leg.call.id, channel: pri.info.channel });
   }
 
-  private addLeg(pri: PriCall, direction: 'inbound' | 'outbound', script: CallScript | undefined, rng: SeededRandom, id: number): Leg {
+  private addLeg(pri: PriCall, direction: 'inbound' | 'outbound', script: CallScript | undefined, rng: SeededRandom, id: number, callee?: CalleeScript): Leg {
     const call: PstnCall = new PstnCall({
       id,
       port: this.opts.span.span,
       direction,
       ...(script ? { script } : {}),
-      ...(this.opts.callee ? { callee: this.opts.callee } : {}),
+      ...(callee ? { callee, dialled: pri.info.calledNumber } : {}),
       supervision: 'loop-current-drop',
       law: this.opts.law,
       rng,

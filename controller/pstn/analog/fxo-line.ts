@@ -16,18 +16,41 @@
  *
  * The call is offered to the call manager after caller ID or at the second ring, whichever is first,
  * so the SIP INVITE carries the caller's number when the exchange sends one.
+ *
+ * Outward calls (`dial()`, PstnDialer through fxo-trunk.ts):
+ *
+ *   idle ─dial()─▶ seizing ─dial tone (or blind delay)─▶ dialing ─digits sent─▶ outgoing ─battery reversal─▶ connected
+ *                     │ no dial tone: release 34            │                      │ no answer: 19
+ *                     ▼                                     └──── supervision 'none': connected at once ──▶
+ *                  releasing ◀── busy tone 17 / reorder 34 (call-progress detector) / loop-current drop / hangup()
+ *
+ * Seizure: off-hook, then wait for dial tone (dial-tone-detector.ts) when the line's audio is fed in
+ * (`audio()`), else dial blind after `blindDialDelayMs`. Digits go as the card's `dial` command (the
+ * card generates the DTMF on the line, docs/card-link.md). Answer supervision: with
+ * `answerSupervision: 'battery-reversal'` the exchange reverses battery when the callee answers
+ * (ETSI ES 201 970 §9, "answer signal"); with 'none' (most residential lines give no answer signal)
+ * the call counts as answered as soon as dialling is done, and a busy or reorder cadence heard
+ * afterwards still clears it with 17 / 34 rather than 16 — the far end never answered.
  */
 import type { Clock, TimerHandle } from '../../../hw/base/clock';
 import { TonewallError } from '../../../hw/base/errors';
 import { TypedEmitter } from '../../../hw/base/typed-emitter';
 import type { HookCommand, LineEvent } from '../../../hw/card/types';
-import type { PstnCall, PstnCallEvents, PstnCallInfo, PstnRelease } from '../types';
+import { CallProgressDetector, type CadenceKind } from '../../dsp/call-progress-detector';
+import type { OutboundCallRequest, PstnCall, PstnCallEvents, PstnCallInfo, PstnRelease } from '../types';
+import { DialToneDetector } from './dial-tone-detector';
 
-export type FxoState = 'idle' | 'ringing' | 'offered' | 'answering' | 'connected' | 'releasing';
+export type FxoState = 'idle' | 'ringing' | 'offered' | 'answering' | 'connected' | 'releasing' | 'seizing' | 'dialing' | 'outgoing';
+
+/** How the exchange signals that the called party answered an outward call. */
+export type AnswerSupervision = 'battery-reversal' | 'none';
 
 /** The one transition table: from → allowed next states. */
 const TRANSITIONS: Record<FxoState, readonly FxoState[]> = {
-  idle: ['ringing'],
+  idle: ['ringing', 'seizing'],
+  seizing: ['dialing', 'releasing'],
+  dialing: ['outgoing', 'connected', 'releasing'],
+  outgoing: ['connected', 'releasing'],
   ringing: ['offered', 'idle'],
   offered: ['answering', 'releasing', 'idle'],
   answering: ['connected', 'releasing'],
@@ -47,6 +70,16 @@ export interface FxoLineOptions {
   sendCommand: (cmd: HookCommand) => Promise<void>;
   /** Called once per inbound call, at offer time. */
   onOffer: (call: PstnCall) => void;
+  /** Outward calls: the exchange's answer signal (default 'none'). */
+  answerSupervision?: AnswerSupervision;
+  /** Whether the line's audio is fed through `audio()`; without it dial tone and busy go unheard. */
+  hearsAudio?: boolean;
+  /** Longest wait for dial tone after seizure, ms (default 3000); none → release 34. */
+  dialToneTimeoutMs?: number;
+  /** Wait after seizure before dialling blind when the line's audio is not fed, ms (default 2000). */
+  blindDialDelayMs?: number;
+  /** Reversal supervision: no answer within this long → release 19, ms (default 60000). */
+  noAnswerTimeoutMs?: number;
 }
 
 /** The PstnCall handed to the call manager: a view onto the line for one call. */
@@ -75,8 +108,24 @@ export class FxoLine {
   private callerNumber = '';
   private callerName = '';
   private call: FxoCall | undefined;
+  /** The current call is one we dialled. */
+  private outward = false;
+  /** Outward: the exchange said the callee answered (battery reversal). */
+  private answerConfirmed = false;
+  private digits = '';
+  private outTimer: TimerHandle | undefined;
+  private dialTone: DialToneDetector | undefined;
+  private cadence: CallProgressDetector | undefined;
 
   constructor(private readonly opts: FxoLineOptions) {}
+
+  get isIdle(): boolean {
+    return this.stateValue === 'idle';
+  }
+
+  get channel(): number {
+    return this.opts.channel;
+  }
 
   get state(): FxoState {
     return this.stateValue;
@@ -111,6 +160,7 @@ export class FxoLine {
         if (!event.present) this.farEndDisconnect('loop current dropped');
         return;
       case 'battery-reversal':
+        if (this.outward && this.stateValue === 'outgoing') return this.farEndAnswered();
         this.farEndDisconnect('battery reversal');
         return;
       case 'span-alarm':
@@ -124,7 +174,50 @@ export class FxoLine {
     void this.release({ by: 'local', q850: 41, reason: 'card link down' }, false);
   }
 
+  /**
+   * Places an outward call on this idle line (see the header): returns at once; the call reports
+   * `progress`, `answered` and `released`. Throws EPSTN_STATE when the line is not idle.
+   */
+  dial(request: OutboundCallRequest): PstnCall {
+    if (this.stateValue !== 'idle') throw new TonewallError('EPSTN_STATE', `FXO port ${this.opts.port} is ${this.stateValue}, not idle`);
+    this.transition('seizing');
+    this.outward = true;
+    this.answerConfirmed = false;
+    this.digits = request.calledNumber;
+    const call = new FxoCall(this, {
+      trunk: `port/${this.opts.port}`,
+      port: this.opts.port,
+      channel: this.opts.channel,
+      callerNumber: request.callingNumber ?? this.opts.lineNumber,
+      callerName: request.callingName ?? '',
+      calledNumber: request.calledNumber,
+    });
+    this.call = call;
+    this.cadence = new CallProgressDetector((e) => this.onCadence(e.kind));
+    if (this.opts.hearsAudio) {
+      this.dialTone = new DialToneDetector();
+      this.armOutTimer(this.opts.dialToneTimeoutMs ?? 3000, () => void this.release({ by: 'local', q850: 34, reason: 'no dial tone after seizure' }, true));
+    } else {
+      this.armOutTimer(this.opts.blindDialDelayMs ?? 2000, () => this.startDialing());
+    }
+    this.opts.sendCommand({ kind: 'off-hook', port: this.opts.port }).catch(() => {
+      if (this.call === call) void this.release({ by: 'local', q850: 41, reason: 'seizure (off-hook) not confirmed by the card' }, false);
+    });
+    return call;
+  }
+
+  /** Linear audio heard on the line (8 kHz), for dial tone and busy/reorder detection on outward calls. */
+  audio(samples: Int16Array): void {
+    if (!this.outward) return;
+    if (this.stateValue === 'seizing') {
+      if (this.dialTone?.process(samples)) this.startDialing();
+    } else if (this.stateValue === 'dialing' || this.stateValue === 'outgoing' || this.stateValue === 'connected') {
+      this.cadence?.process(samples);
+    }
+  }
+
   answer(call: FxoCall): Promise<void> {
+    if (call === this.call && this.outward) return Promise.resolve();
     if (call !== this.call || this.stateValue !== 'offered') {
       return Promise.reject(new TonewallError('EPSTN_STATE', `cannot answer port ${this.opts.port} in state ${this.stateValue}`));
     }
@@ -135,8 +228,66 @@ export class FxoLine {
 
   async hangup(call: FxoCall, q850: number, reason: string): Promise<void> {
     if (call !== this.call || this.stateValue === 'idle' || this.stateValue === 'releasing') return;
-    const offHook = this.stateValue === 'answering' || this.stateValue === 'connected';
+    const offHook = this.stateValue !== 'ringing' && this.stateValue !== 'offered';
     await this.release({ by: 'local', q850, reason }, offHook);
+  }
+
+  private startDialing(): void {
+    if (this.stateValue !== 'seizing') return;
+    this.cancelOutTimer();
+    this.dialTone = undefined;
+    this.transition('dialing');
+    const call = this.call;
+    this.opts.sendCommand({ kind: 'dial', port: this.opts.port, digits: this.digits }).then(
+      () => {
+        if (this.call === call) this.dialled();
+      },
+      () => {
+        if (this.call === call) void this.release({ by: 'local', q850: 41, reason: 'dialling not confirmed by the card' }, true);
+      },
+    );
+  }
+
+  /** Digits are out: ringback (or whatever the exchange plays) is in band from now on. */
+  private dialled(): void {
+    if (this.stateValue !== 'dialing') return;
+    if ((this.opts.answerSupervision ?? 'none') === 'battery-reversal') {
+      this.transition('outgoing');
+      this.call?.emit('progress', 'progress', true);
+      this.armOutTimer(this.opts.noAnswerTimeoutMs ?? 60_000, () => void this.release({ by: 'pstn', q850: 19, reason: 'no answer (no battery reversal)' }, true));
+      return;
+    }
+    // No answer signal on this line: treat it as answered once dialling is done.
+    this.transition('connected');
+    this.call?.emit('progress', 'progress', true);
+    this.call?.emit('answered');
+  }
+
+  private farEndAnswered(): void {
+    this.cancelOutTimer();
+    this.answerConfirmed = true;
+    this.transition('connected');
+    this.call?.emit('answered');
+  }
+
+  /** Busy → 17, reorder → 34 while the callee never answered; after a confirmed answer: 16. */
+  private onCadence(kind: CadenceKind): void {
+    if (!this.outward || (this.stateValue !== 'dialing' && this.stateValue !== 'outgoing' && this.stateValue !== 'connected')) return;
+    const q850 = this.answerConfirmed ? 16 : kind === 'busy' ? 17 : 34;
+    void this.release({ by: 'pstn', q850, reason: `${kind} tone on the line` }, true);
+  }
+
+  private armOutTimer(ms: number, fn: () => void): void {
+    this.cancelOutTimer();
+    this.outTimer = this.opts.clock.setTimeout(() => {
+      this.outTimer = undefined;
+      fn();
+    }, ms);
+  }
+
+  private cancelOutTimer(): void {
+    this.outTimer?.cancel();
+    this.outTimer = undefined;
   }
 
   private onRing(): void {
@@ -168,7 +319,8 @@ export class FxoLine {
   }
 
   private farEndDisconnect(reason: string): void {
-    if (this.stateValue !== 'answering' && this.stateValue !== 'connected') return;
+    const outwardUp = this.outward && (this.stateValue === 'dialing' || this.stateValue === 'outgoing');
+    if (this.stateValue !== 'answering' && this.stateValue !== 'connected' && !outwardUp) return;
     void this.release({ by: 'pstn', q850: 16, reason }, true);
   }
 
@@ -190,7 +342,12 @@ export class FxoLine {
   }
 
   private async release(release: PstnRelease, onHook: boolean): Promise<void> {
+    if (this.stateValue === 'releasing' || this.stateValue === 'idle') return;
     this.cancelRingTimer();
+    this.cancelOutTimer();
+    this.outward = false;
+    this.dialTone = undefined;
+    this.cadence = undefined;
     this.transition('releasing');
     const call = this.call;
     this.call = undefined;

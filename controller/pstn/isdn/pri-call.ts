@@ -44,6 +44,11 @@ export class PriCall extends TypedEmitter<PstnCallEvents> implements PstnCall {
   ) {
     super();
     q931.on('connected', () => this.emit('answered'));
+    // Outward calls: CALL PROCEEDING / ALERTING / PROGRESS as PstnCall progress. Progress
+    // description 1 (not end-to-end ISDN) and 8 (in-band information) mean audio flows (Q.931 §4.5.23).
+    q931.on('proceeding', () => this.emit('progress', 'proceeding', false));
+    q931.on('alerting', () => this.emit('progress', 'alerting', false));
+    q931.on('progress', (description) => this.emit('progress', 'progress', description === 1 || description === 8));
     q931.on('released', (cause, by) => {
       this.releasedWith = { cause, by };
       this.emit('released', { by: by === 'peer' ? 'pstn' : 'local', q850: cause, reason: causeReason(cause) });

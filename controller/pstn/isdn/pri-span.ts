@@ -97,6 +97,10 @@ export class PriSpan extends TypedEmitter<PriSpanEvents> {
     return this.lapd.isEstablished;
   }
 
+  get spanNumber(): number {
+    return this.opts.span;
+  }
+
   get counters(): PriSpanCounters {
     return { ...this.lapd.counters, ...this.q931Counters };
   }
@@ -292,7 +296,8 @@ export class PriSpan extends TypedEmitter<PriSpanEvents> {
     const entry = this.createCall(msg.callRef.value, false, channel, setup);
     entry.q931.receivedSetup(channel);
     entry.q931.proceeding();
-    if (this.opts.alertOnOffer ?? true) entry.q931.alerting();
+    // The network side (the simulated exchange) plays ringback in band: progress indicator #8 (Q.931 §5.1.7).
+    if (this.opts.alertOnOffer ?? true) entry.q931.alerting(this.opts.side === 'network');
     this.emit('incoming', entry.pri);
   }
 

@@ -12,8 +12,10 @@ import type { Logger } from '../../../hw/base/logger';
 import { TypedEmitter } from '../../../hw/base/typed-emitter';
 import type { CardInfo, LineEvent, SpanAlarm, SpanInfo } from '../../../hw/card/types';
 import { TonewallError } from '../../../hw/base/errors';
-import { PriSpan, type OutgoingCallParams } from './pri-span';
-import type { PriCall } from './pri-call';
+import { PriSpan } from './pri-span';
+import { FailedCall, unplacedInfo } from '../failed-call';
+import { checkOutboundRequest } from '../outbound-request';
+import type { OutboundCallRequest, PstnCall, PstnDialer } from '../types';
 import type { PriSpanEvents } from './pri-span';
 import { SWITCH_VARIANTS, type SwitchVariant } from './switch-variant';
 
@@ -52,7 +54,7 @@ export function tdmChannelOf(span: SpanInfo, bChannel: number): number {
   return span.firstChannel + index;
 }
 
-export class PriTrunk extends TypedEmitter<PriTrunkEvents> {
+export class PriTrunk extends TypedEmitter<PriTrunkEvents> implements PstnDialer {
   private readonly spans = new Map<number, PriSpan>();
   private readonly onLinkUp = (info: CardInfo): void => this.configure(info);
   private readonly onLine = (event: LineEvent): void => {
@@ -88,10 +90,32 @@ export class PriTrunk extends TypedEmitter<PriTrunkEvents> {
     s.receiveFrame(data);
   }
 
-  /** Places an outbound call on the first span (lowest number) whose D channel is up. */
-  placeCall(params: OutgoingCallParams): PriCall {
-    for (const s of [...this.spans.values()]) if (s.dchannelUp) return s.placeCall(params);
-    throw new TonewallError('EPRI_DOWN', `no PRI span has its D channel up (spans: ${[...this.spans.keys()].join(', ') || 'none'})`);
+  /**
+   * PstnDialer: places an outward call. `request.trunk` `span/N` names the span; otherwise the spans
+   * are tried in order (lowest number first) among those whose D channel is up, the first with an idle
+   * B channel (preferred, not exclusive: the network may move it, Q.931 §5.1.2) takes it. No span up:
+   * a call released with 41 (temporary failure); no idle channel: 34 (no circuit/channel available).
+   * Throws only for a malformed request (outbound-request.ts).
+   */
+  placeCall(request: OutboundCallRequest): PstnCall {
+    const name = checkOutboundRequest(request);
+    if (name && name.kind !== 'span') throw new TonewallError('EPSTN_REQUEST', `trunk ${request.trunk ?? ''} is not a PRI span (expected span/N)`);
+    const failed = (q850: number, reason: string): PstnCall =>
+      new FailedCall(unplacedInfo(request.trunk ?? 'span/any', request.calledNumber, request.callingNumber, request.callingName), q850, reason);
+    const candidates = name ? [this.spans.get(name.n)].filter((s): s is PriSpan => s !== undefined) : [...this.spans.values()];
+    if (name && candidates.length === 0) return failed(34, `span ${name.n} is not a configured PRI span`);
+    const up = candidates.filter((s) => s.dchannelUp);
+    if (up.length === 0) return failed(41, `no D channel up (spans: ${candidates.map((s) => s.spanNumber).join(', ') || 'none'})`);
+    for (const s of up) {
+      if (!s.channelStates().some((c) => c.state === 'idle')) continue;
+      return s.placeCall({ called: request.calledNumber, calling: request.callingNumber ?? '', ...(request.callingName !== undefined ? { callingName: request.callingName } : {}) });
+    }
+    return failed(34, 'no idle B channel on any span with its D channel up');
+  }
+
+  /** Whether an outward call could start now (a span with its D channel up and an idle B channel). */
+  available(): boolean {
+    return [...this.spans.values()].some((s) => s.dchannelUp && s.channelStates().some((c) => c.state === 'idle'));
   }
 
   span(n: number): PriSpan | undefined {

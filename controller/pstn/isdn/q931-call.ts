@@ -187,6 +187,9 @@ export class Q931Call extends TypedEmitter<Q931CallEvents> {
     const wasNew = this.st !== next;
     this.enter(next);
     if (wasNew) this.emit(next === 'out-proceeding' ? 'proceeding' : 'alerting');
+    // A progress indicator in CALL PROCEEDING / ALERTING (Q.931 §4.5.23), e.g. #8 in-band ringback.
+    const p = msg ? findIe(msg, 'progress') : undefined;
+    if (p) this.emit('progress', p.description);
   }
 
   onConnect(msg: Q931Message | undefined): void {

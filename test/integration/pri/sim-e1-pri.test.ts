@@ -81,7 +81,7 @@ describe('simulated e1-pri card (network side) ↔ SerialCard + PriTrunk (user s
       listen: `unix:${join(dir.path, 'card.sock')}`,
       script: 'none',
       log: nullLogger,
-      card: { model: 'e1-pri', keepaliveMs: LINK.keepaliveMs, keepaliveMissLimit: LINK.keepaliveMissLimit, seed: 5, establishRetryMs: 200, callee: { answerAfterMs: 300, audio: [{ speech: 400 }], hangup: 'wait-for-host' } },
+      card: { model: 'e1-pri', keepaliveMs: LINK.keepaliveMs, keepaliveMissLimit: LINK.keepaliveMissLimit, seed: 5, establishRetryMs: 200, callee: { answerAfterMs: 300, audio: [{ speech: 400 }], hangup: 'wait-for-host' }, callees: { '5550000': { busy: true, answerAfterMs: 0, audio: [], hangup: 'wait-for-host' } } },
     });
     card = new SerialCard({ ...LINK, baudRate: 921600, transport: 'socket', socket: sim.address, log: nullLogger });
     trunk = new PriTrunk({ card, sendDchan: (span, data) => card.sendDchan(span, data), clock: systemClock, log: nullLogger });
@@ -148,7 +148,7 @@ describe('simulated e1-pri card (network side) ↔ SerialCard + PriTrunk (user s
 
   it('an outbound call: the scripted callee answers, audio reaches the host, host hang-up releases both sides', async () => {
     const started = within(new Promise<SimCall>((resolve) => sim.card.once('call-started', resolve)), 'sim call-started');
-    const call = trunk.placeCall({ called: '0301234567', calling: '8001234' });
+    const call = trunk.placeCall({ calledNumber: '0301234567', callingNumber: '8001234' });
     const answered = within(new Promise<void>((resolve) => call.once('answered', () => resolve())), 'answered');
     const simCall = await started;
     assert.equal(simCall.direction, 'outbound');
@@ -162,6 +162,16 @@ describe('simulated e1-pri card (network side) ↔ SerialCard + PriTrunk (user s
     const got = Buffer.concat(rx.get(call.info.channel) ?? []);
     assert.ok(got.length > 0, 'ringback/callee audio reached the host on the call channel');
     assert.deepEqual([...rx.keys()], [call.info.channel]);
+  });
+
+  it('an outbound call to a busy callee: progress, then cleared by the network with 17 (user busy)', async () => {
+    const call = trunk.placeCall({ calledNumber: '5550000', callingNumber: '8001234' });
+    const progress: string[] = [];
+    call.on('progress', (k) => progress.push(k));
+    const rel = await released(call);
+    assert.deepEqual([rel.by, rel.q850], ['pstn', 17]);
+    assert.deepEqual(progress, ['proceeding', 'alerting', 'progress']);
+    assert.equal(trunk.available(), true);
   });
 
   it('LOS: span-alarm takes the D channel down; clearing it brings the D channel back and calls work again', async () => {

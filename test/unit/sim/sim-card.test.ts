@@ -156,9 +156,13 @@ describe('sim card: link behaviour (in-memory stream, manual clock)', () => {
     s.clock.advance(700);
     await flush();
     assert.equal((await s.host.waitFor('command-result', (m) => m.requestId === id)).status, 'ok');
-    s.clock.advance(3000);
+    // The callee's answerAfterMs (3 s by default) counts from the end of the dialling.
+    s.clock.advance(2950);
+    assert.equal(answered.length, 0, 'not answered before 3 s of ringback');
+    s.clock.advance(100);
     assert.equal(answered.length, 1);
     assert.equal(answered[0]?.direction, 'outbound');
+    assert.equal(answered[0]?.dialled, '5551212');
   });
 
   it('resetCard drops calls and sends a fresh hello; the host must say hello again', async () => {
