@@ -27,7 +27,7 @@ import { HealthMonitor, type HealthSource } from '../fleet/health';
 import { fleetMetricDefs, MetricsPublisher, type MetricDef } from '../fleet/metrics';
 import type { FleetReporter } from '../fleet/reporter';
 import type { RpcServer } from '../fleet/rpc';
-import type { LegMetrics, PortStateBody, SpanAlarm } from '../fleet/topics';
+import type { LegMetrics, PortStateBody, SipTrunkStateBody, SpanAlarm } from '../fleet/topics';
 import type { FxoTrunk } from '../pstn/analog/fxo-trunk';
 import type { PriTrunk } from '../pstn/isdn/pri-trunk';
 import type { Store } from '../store/store';
@@ -58,6 +58,36 @@ export interface FleetTelemetryOptions {
   legs?: () => LegMetrics[];
   /** Where thermal zones live (tests point it elsewhere). */
   thermalDir?: string;
+}
+
+/** What `sip/{trunk}` needs of a SIP trunk's state (controller/sip/trunk `TrunkState` has it). */
+export interface SipTrunkStateLike {
+  name: string;
+  up: boolean;
+  reachability: string;
+  registration: string;
+  registered: boolean;
+  lastError: string | null;
+  rttMs: number | null;
+}
+
+/** A source of SIP trunk states (controller/sip/trunk `SipTrunks` satisfies it). */
+export interface SipTrunkSource {
+  trunkStates(): SipTrunkStateLike[];
+  on(event: 'trunk-state', listener: (state: SipTrunkStateLike) => void): unknown;
+}
+
+const REGISTRATION: Record<string, SipTrunkStateBody['registration']> = { off: 'not-required', disabled: 'not-required', registering: 'registering', registered: 'registered', failed: 'failed' };
+
+/** The `sip/{trunk}` body of a trunk state. */
+export function sipTrunkBody(t: SipTrunkStateLike): SipTrunkStateBody {
+  return {
+    trunk: t.name,
+    registration: REGISTRATION[t.registration] ?? (t.registered ? 'registered' : 'unregistered'),
+    reachable: t.up && t.reachability !== 'down',
+    ...(t.rttMs !== null ? { optionsRttMs: t.rttMs } : {}),
+    ...(t.lastError !== null ? { lastError: t.lastError.slice(0, 300) } : {}),
+  };
 }
 
 const FXO_PORT_STATE: Record<string, PortStateBody['state']> = { idle: 'idle', ringing: 'ringing', offered: 'ringing', answering: 'offhook', connected: 'offhook', releasing: 'offhook' };
@@ -115,6 +145,7 @@ export class FleetTelemetry {
   /** Last published spans/ports by topic, without counters: what counts as a change. */
   private readonly lastState = new Map<string, string>();
   private lastFullMs = Number.NEGATIVE_INFINITY;
+  private sipTrunks: SipTrunkSource | undefined;
 
   constructor(private readonly opts: FleetTelemetryOptions) {
     const { reporter, store, clock, mqtt } = opts;
@@ -177,6 +208,19 @@ export class FleetTelemetry {
     return true;
   }
 
+  /**
+   * Follows the SIP trunks: `sip/{trunk}` at once and on every `trunk-state` event, and the
+   * `sipTrunks` health check (up = usable for new calls).
+   */
+  watchSipTrunks(trunks: SipTrunkSource): void {
+    this.sipTrunks = trunks;
+    for (const t of trunks.trunkStates()) this.opts.reporter.setSipTrunkState(t.name, sipTrunkBody(t));
+    trunks.on('trunk-state', (t) => {
+      this.opts.reporter.setSipTrunkState(t.name, sipTrunkBody(t));
+      this.health.poke();
+    });
+  }
+
   /** Call on every outbox poll and after appends: the outbox-near-full alarm (80 % / 60 %). */
   checkOutbox(): void {
     this.outboxAlarm.check(this.opts.store.outbox.depth(), this.opts.store.outbox.maxRows);
@@ -236,7 +280,11 @@ export class FleetTelemetry {
         const st = parts().pri?.status() ?? [];
         return { up: st.filter((s) => s.dchannelUp && (this.spanAlarmState.get(s.span)?.length ?? 0) === 0).length, total: st.length };
       },
-      ...(this.opts.sipTrunks ? { sipTrunks: this.opts.sipTrunks } : {}),
+      sipTrunks: () => {
+        if (this.opts.sipTrunks) return this.opts.sipTrunks();
+        const states = this.sipTrunks?.trunkStates();
+        return states ? { up: states.filter((t) => t.up).length, total: states.length } : undefined;
+      },
       masking: () => {
         const c = parts().payments?.counters;
         return c ? { faults: c['maskingAlarms'] ?? 0 } : undefined;
