@@ -41,6 +41,7 @@ import { certNotAfterMs, FleetTelemetry } from './health';
 import { LinkAlarms } from './link-alarms';
 import { rtpMediaFactory } from './media-leg';
 import { PaymentsService } from './payments';
+import { attachPaySipInfo } from './pay-sip-info';
 import { softwareVersion } from './version';
 
 export interface ApplianceOptions {
@@ -291,6 +292,8 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
       callIdHeader: c.sip.callIdHeader,
       now: () => this.clock.now(),
     });
+    // Payments by SIP INFO on the call's dialog, and masked progress back the same way (docs/payments.md §3).
+    attachPaySipInfo({ calls: this.calls, payments, log: this.log });
     this.calls.start();
     this.log.info('appliance started', { device: c.device.id, mqtt: this.mqttUrl, sip: `${sip.localAddress.address}:${sip.localAddress.port}`, stateDir: this.stateDir });
   }

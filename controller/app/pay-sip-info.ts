@@ -10,7 +10,8 @@
  *   (the command ran and was refused: unknown session, busy, no such call…);
  * - 400 when the body is not a valid command (not JSON, no action, bad parameters, over
  *   `PAY_INFO_MAX_BODY_BYTES`), the reason phrase and the error body saying what is wrong;
- * - 415 for any other content type (with an `Accept` body naming ours).
+ * - 415 for any other content type (with an `Accept` body naming ours); 200 for an INFO without a body
+ *   (legacy keep-alive use, RFC 6086 §4.2.2), as the call manager answers when no handler is set.
  * Out: every masked progress and result update of a session goes to the agent as an INFO with the
  * same content type on that call's dialog, body = the `pay/{sessionId}` snapshot (the ended one
  * carries `result`). Per call one INFO at a time, in order (RFC 6086 §4.2.1 leaves overlap to the
@@ -83,6 +84,8 @@ function reasonPhrase(text: string): string {
 /** Decides the reply to one INFO (pure apart from running the command). */
 export function answerPayInfo(req: PayInfoRequest, payments: PayInfoPayments): { reply: PayInfoReply; action?: string; code?: string } {
   if (mediaType(req.contentType) !== PAY_INFO_CONTENT_TYPE) {
+    // An INFO without a body is the legacy keep-alive use (RFC 6086 §4.2.2): answered 200, as without a handler.
+    if (req.body.length === 0) return { reply: { status: 200 } };
     return { reply: { status: 415, reason: 'Unsupported Media Type', contentType: 'application/json', body: json({ accept: [PAY_INFO_CONTENT_TYPE] }) } };
   }
   let cmd: PayCommand;

@@ -1,7 +1,7 @@
 /**
  * Fakes for payments over SIP INFO (controller/app/pay-sip-info.ts):
- * - `FakeInfoCalls`, the call manager's INFO side: strict like the real one (one handler; sendInfo
- *   rejects with a TonewallError for a call without a dialog), records every INFO sent, and can hold
+ * - `FakeInfoCalls`, the call manager's INFO side: strict like the real one (one handler, the last set
+ *   wins; sendInfo rejects with a TonewallError for a call without a dialog), records every INFO sent, and can hold
  *   the answers to check that one INFO per call is in flight at a time.
  * - `ManagerPayments`, the payments service's `execute`/`onUpdate` over a real PaymentManager with
  *   the fake uplink and connector (the same snapshots, JSON-safe, as `pay/{sessionId}`).
@@ -35,8 +35,8 @@ export class FakeInfoCalls implements PayInfoCalls {
     for (const id of callIds) this.live.add(id);
   }
 
+  /** Like CallManager.onInfo: one handler, the last set wins. */
   onInfo(handler: (req: PayInfoRequest) => PayInfoReply | Promise<PayInfoReply>): void {
-    if (this.handler) throw new TonewallError('ECALL_INFO_HANDLER', 'an INFO handler is already registered');
     this.handler = handler;
   }
 
