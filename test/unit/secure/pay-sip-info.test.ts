@@ -3,8 +3,9 @@
  * commands in (200 / 400 / 415), masked progress and the result out as INFOs, one at a time per call.
  */
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { nullLogger } from '../../../hw/base/logger';
-import { attachPaySipInfo, mediaType, PAY_INFO_CONTENT_TYPE, PAY_INFO_MAX_BODY_BYTES, type PayInfoReply } from '../../../controller/app/pay-sip-info';
+import { answerPayInfo, attachPaySipInfo, mediaType, PAY_INFO_CONTENT_TYPE, PAY_INFO_MAX_BODY_BYTES, type PayInfoReply } from '../../../controller/app/pay-sip-info';
 import { PaymentManager } from '../../../controller/secure/payment-manager';
 import { DEFAULT_PAYMENT_POLICY } from '../../../controller/secure/payment-types';
 import { ManualClock } from '../../lib/manual-clock';
@@ -204,5 +205,34 @@ describe('app: payments over SIP INFO (pay-sip-info)', () => {
     r.key('call-b', '5');
     await settle();
     assert.equal((r.calls.snapshots('call-b').at(-1)?.fields as { count: number }[])[0]?.count, 2);
+  });
+
+  it('fuzz (fixed seed): any body, split, corrupted or random, gets 200, 400 or 415 with a printable reason; never a throw', () => {
+    const r = rig();
+    const payments = new ManagerPayments(r.manager, (id) => r.uplinks.get(id));
+    const good = [
+      JSON.stringify({ ...START, fields: ['card-number', 'expiry'], acceptedBrands: ['visa'], fieldTimeoutMs: 5000 }),
+      JSON.stringify({ action: 'clear_field', sessionId: 'sess-1', field: 'expiry' }),
+      JSON.stringify({ action: 'status', sessionId: 'sess-1' }),
+    ].map((t) => Buffer.from(t, 'utf8'));
+    const corrupted = fc.tuple(fc.nat(good.length - 1), fc.nat(), fc.integer({ min: 0, max: 255 }), fc.nat()).map(([k, i, b, cut]) => {
+      const g = good[k] ?? Buffer.alloc(0);
+      const copy = Buffer.from(g.subarray(0, Math.max(1, cut % (g.length + 1))));
+      copy[i % copy.length] = b;
+      return copy;
+    });
+    const randomJson = fc.jsonValue({ maxDepth: 3 }).map((v) => Buffer.from(JSON.stringify(v) ?? 'null', 'utf8'));
+    const withAction = fc.record({ action: fc.constantFrom('start', 'clear_field', 'cancel', 'status', 'x'), sessionId: fc.string(), requestId: fc.string(), amountMinor: fc.integer(), field: fc.string() }, { requiredKeys: ['action'] }).map((o) => Buffer.from(JSON.stringify(o), 'utf8'));
+    const type = fc.constantFrom(CT, `${CT}; charset=utf-8`, 'APPLICATION/VND.TONEWALL.PAY+JSON', 'application/json', 'text/plain', '');
+    fc.assert(
+      fc.property(type, fc.oneof(corrupted, randomJson, withAction, fc.uint8Array({ maxLength: 200 }).map((u) => Buffer.from(u))), (contentType, raw) => {
+        const { reply } = answerPayInfo({ callId: 'call-a', contentType, body: raw }, payments);
+        assert.ok([200, 400, 415].includes(reply.status), `status ${reply.status}`);
+        if (reply.reason !== undefined) assert.match(reply.reason, /^[\x20-\x7e]{1,120}$/);
+        if (mediaType(contentType) !== CT) assert.equal(reply.status, raw.length === 0 ? 200 : 415);
+        if (reply.status === 400) assert.equal(body(reply).ok, false);
+      }),
+      { numRuns: 10_000, seed: 6 },
+    );
   });
 });
