@@ -57,7 +57,8 @@ export function overlayConfig(base: unknown, overlay: unknown): unknown {
   const out: Plain = { ...base };
   for (const [k, v] of Object.entries(overlay)) {
     if (v === null) delete out[k];
-    else out[k] = overlayConfig(base[k], v);
+    // defineProperty: a "__proto__" key stays an own (unknown, so refused) key, never a prototype.
+    else Object.defineProperty(out, k, { value: overlayConfig(Object.hasOwn(base, k) ? base[k] : undefined, v), enumerable: true, writable: true, configurable: true });
   }
   return out;
 }

@@ -87,6 +87,13 @@ describe('fleet config/desired → config/reported', () => {
     assert.equal((h.store.rec.reported as { state?: string } | undefined)?.state, 'rejected');
   });
 
+  it('a "__proto__" key in the overlay is an unknown key, not a prototype', () => {
+    const h = harness();
+    const r = h.sync.handle(Buffer.from('{"version":1,"config":{"log":{"__proto__":{"level":"debug"}}}}'));
+    assert.equal(r?.state, 'rejected');
+    assert.match(r?.errors[0] ?? '', /^log\.__proto__: unknown key/);
+  });
+
   it('a malformed payload is rejected with a clear error', () => {
     const h = harness();
     assert.match(h.sync.handle(Buffer.from('{nope'))?.errors[0] ?? '', /not JSON/);
@@ -111,5 +118,19 @@ describe('fleet config/desired → config/reported', () => {
     h.store.rec = { ...h.store.rec, overlay: { sip: { ptimeMs: 25 } } };
     const fallback = configWithStoredOverlay(h.fileConfig, h.store, validate, nullLogger);
     assert.deepEqual([fallback.version, fallback.config.sip.ptimeMs], [0, 20], 'an overlay that no longer validates is not used');
+  });
+});
+
+describe('fleet config/desired decoder on arbitrary input', () => {
+  it('never throws and always reports a known state or ignores (10k inputs, fixed seed)', async () => {
+    const fc = await import('fast-check');
+    const h = harness();
+    fc.assert(
+      fc.property(fc.oneof(fc.jsonValue(), fc.record({ version: fc.integer({ min: -2, max: 1e6 }), config: fc.jsonValue() }), fc.string()), (v) => {
+        const r = h.sync.handle(Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)));
+        if (r !== undefined) assert.ok(['applied', 'rejected', 'pending_restart'].includes(r.state));
+      }),
+      { numRuns: 10_000, seed: 7 },
+    );
   });
 });

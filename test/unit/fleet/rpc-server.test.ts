@@ -200,6 +200,20 @@ describe('fleet rpc: RpcServer', () => {
       assert.deepEqual(t.sent.map((s) => s.body.error?.code), ['signature_required', 'signature_required', 'bad_signature', 'bad_signature', 'bad_signature']);
     });
 
+    it('a method dangerous only for some params (restart with force) needs the signature only then', async () => {
+      const t = setup({ fleetKeyPem: pubPem });
+      t.rpc.register('restart', {
+        schema: z.object({ force: z.boolean().default(false) }).strict(),
+        dangerous: (params) => params?.['force'] === true,
+        handler: (p) => Promise.resolve({ status: 'accepted', data: { forced: p.force } }),
+      });
+      const exp = t.clock.now() + 60_000;
+      await t.send('restart', { reqId: 'r1', params: {} });
+      await t.send('restart', { reqId: 'r2', params: { force: true } });
+      await t.send('restart', { reqId: 'r3', exp, params: { force: true }, sig: signRequest(fleet.privateKey, canonicalRequest('restart', 'r3', exp, { force: true })) });
+      assert.deepEqual(t.sent.map((x) => x.body.error?.code ?? x.body.data?.['forced']), [false, 'signature_required', true]);
+    });
+
     it('refuses every dangerous request when no fleet key is configured', async () => {
       const t = setup();
       const exp = t.clock.now() + 60_000;
