@@ -8,9 +8,11 @@ import type { CompandingLaw } from '../../hw/card/types';
 import type { MediaFactory, MediaLeg, MediaLegStats } from '../call/ports';
 import type { SipConfig } from '../config/schema';
 import { CARD_CHUNK_SAMPLES, ChannelPipeline, type RtpMediaPort } from '../media/channel-pipeline';
-import { SILENCE_BYTE } from '../media/g711';
+import { CallProgressGenerator, tonePlan } from '../dsp/call-progress-tones';
+import { SILENCE_BYTE, encode } from '../media/g711';
 import { RtpSession } from '../media/rtp-session';
 import { DEFAULT_TELEPHONE_EVENT_PT, STATIC_PT, buildOffer, parseAnswer } from '../media/sdp';
+import type { UplinkDigit } from '../media/telephone-event-sender';
 import type { UplinkProcessor } from '../media/uplink-processor';
 
 export interface RtpMediaFactoryOptions {
@@ -18,6 +20,8 @@ export interface RtpMediaFactoryOptions {
   log: Logger;
   /** A new uplink processor per call (the DSP in normal mode). */
   uplink: (callId: string) => UplinkProcessor;
+  /** Country of the local ringback tone (call-progress-tones plans; default 'us'). */
+  toneCountry?: string;
   /** Sees every encoded uplink payload as it leaves (the masking record's second check). */
   onUplinkPayload?: (callId: string, payload: Uint8Array, law: CompandingLaw) => void;
 }
@@ -25,6 +29,9 @@ export interface RtpMediaFactoryOptions {
 class RtpMediaLeg implements MediaLeg {
   private pipeline: ChannelPipeline | undefined;
   private readonly silence: Buffer;
+  private localTone: 'ringback' | null = null;
+  private ringback: CallProgressGenerator | undefined;
+  private readonly toneBlock = new Int16Array(CARD_CHUNK_SAMPLES);
 
   constructor(
     private readonly rtp: RtpSession,
@@ -46,9 +53,9 @@ class RtpMediaLeg implements MediaLeg {
     const callId = this.callId;
     const port: RtpMediaPort = tap
       ? {
-          send(payloadType, payload, samples, marker) {
+          send(payloadType, payload, samples, marker, timestampOffset) {
             if (payloadType === media.payloadType) tap(callId, payload, law);
-            rtp.send(payloadType, payload, samples, marker);
+            rtp.send(payloadType, payload, samples, marker, timestampOffset);
           },
           on: (event, listener) => rtp.on(event, listener),
           off: (event, listener) => rtp.off(event, listener),
@@ -66,7 +73,11 @@ class RtpMediaLeg implements MediaLeg {
       log: this.log,
       payloadType: media.payloadType,
       ...(media.telephoneEventPt !== undefined ? { telephoneEventPt: media.telephoneEventPt } : {}),
+      jitterTargetMs: this.opts.sip.jitter.initialMs,
+      jitterMinMs: this.opts.sip.jitter.minMs,
+      jitterMaxMs: this.opts.sip.jitter.maxMs,
     });
+    if (this.localTone) this.pipeline.setLocalTone(this.localTone);
     return { codec: media.codec };
   }
 
@@ -74,8 +85,23 @@ class RtpMediaLeg implements MediaLeg {
     this.pipeline?.fromCard(pcm);
   }
 
+  /** Local ringback toward the PSTN (before the answer, and after it while the far end sends nothing), or null. */
+  setLocalTone(kind: 'ringback' | null): void {
+    this.localTone = kind;
+    this.ringback = kind === 'ringback' ? new CallProgressGenerator(tonePlan(this.opts.toneCountry ?? 'us', 'ringback')) : undefined;
+    this.pipeline?.setLocalTone(kind);
+  }
+
+  /** A digit the call's uplink DSP detected: sent as RFC 4733 only outside secure mode, per policy (ChannelPipeline.uplinkDigit). */
+  uplinkDigit(digit: UplinkDigit): boolean {
+    return this.pipeline?.uplinkDigit(digit) ?? false;
+  }
+
   toCard(): Buffer {
-    return this.pipeline ? this.pipeline.toCard() : this.silence;
+    if (this.pipeline) return this.pipeline.toCard();
+    if (!this.ringback) return this.silence;
+    this.ringback.fill(this.toneBlock);
+    return Buffer.from(encode(this.cardLaw, this.toneBlock));
   }
 
   stats(): MediaLegStats {
@@ -88,6 +114,7 @@ class RtpMediaLeg implements MediaLeg {
       badPackets: c.badPackets,
       jitterMs: Math.round(this.rtp.jitterMs * 10) / 10,
       ...(rtt !== undefined ? { rttMs: Math.round(rtt * 10) / 10 } : {}),
+      ...(this.pipeline ? jitterStats(this.pipeline) : {}),
       rtcpSent: c.rtcpSent,
       rtcpReceived: c.rtcpReceived,
       srtpRejected: c.srtpRejected,
@@ -98,6 +125,18 @@ class RtpMediaLeg implements MediaLeg {
     this.pipeline?.close();
     this.rtp.close().catch((err: unknown) => this.log.warn('RTP socket close failed', { err }));
   }
+}
+
+function jitterStats(p: ChannelPipeline): Record<string, number> {
+  const c = p.counters;
+  return {
+    jitterBufferMs: c.jitter.depthMs,
+    jitterTargetMs: c.jitter.targetDepthMs,
+    concealedSamples: c.jitter.concealedSamples,
+    latePackets: c.jitter.late,
+    underruns: c.jitter.underruns,
+    agentDigits: c.events.digitsPlayed,
+  };
 }
 
 export function rtpMediaFactory(opts: RtpMediaFactoryOptions): MediaFactory {

@@ -3,25 +3,36 @@
  *
  *   uplink   fromCard(card-law PCM ≤ 10 ms) → decode → UplinkProcessor → encode (negotiated law)
  *            → packetize every ptime → RtpSession.send
- *   downlink RtpSession 'packet' → JitterBuffer → toCard(): 80 bytes card law per 10 ms card tick
+ *   downlink RtpSession 'packet' → decode → adaptive JitterBuffer (PLC, drift) → [RFC 4733 events
+ *            as in-band DTMF | local ringback] → toCard(): 80 bytes card law per 10 ms card tick
  *
  * Contract:
  * - fromCard accepts any chunk up to 80 bytes (10 ms at 8 kHz); samples are accumulated and sent
  *   in packets of exactly ptimeMs * 8 samples, so the RTP timestamp advances by that per packet.
  * - toCard always returns 80 bytes in the card's law (silence while the jitter buffer is empty).
- * - Packets with the telephone-event payload type are decoded (RFC 4733) and handed to
- *   `onTelephoneEvent` (the call manager regenerates them in-band toward the PSTN later); they are
- *   never played as audio. Undecodable ones are counted in `badTelephoneEvents`.
+ * - Packets with the telephone-event payload type are decoded (RFC 4733), handed to
+ *   `onTelephoneEvent`, and regenerated as in-band DTMF toward the card by a
+ *   `TelephoneEventPlayer` (unless `playTelephoneEvents: false`); while a tone plays it replaces the
+ *   downlink audio. Undecodable ones are counted in `badTelephoneEvents`.
+ * - Uplink RFC 4733 events (`uplinkDigit`) leave only when `uplinkEvents` is on, the far end
+ *   negotiated telephone-event, and the digit was not pressed in secure mode (DESIGN.md §5: no
+ *   event for a masked digit in any form); a refused one is counted, nothing about it is logged.
+ * - `setLocalTone('ringback')` plays the country's ringback toward the card instead of the
+ *   downlink (a 180 without early media); null stops it.
  * - The uplink processor must not throw (its contract); if it does anyway the block is replaced
  *   by silence and counted (fail closed), never passed through.
  */
+import { systemClock, type Clock } from '../../hw/base/clock';
 import { TonewallError, errorMessage } from '../../hw/base/errors';
 import type { Logger } from '../../hw/base/logger';
-import { decode, encode, PAYLOAD_TYPE, SILENCE_BYTE, type CompandingLaw } from './g711';
+import { CallProgressGenerator, tonePlan } from '../dsp/call-progress-tones';
+import { decode, encode, PAYLOAD_TYPE, type CompandingLaw } from './g711';
 import { JitterBuffer, type JitterBufferCounters } from './jitter-buffer';
 import type { RtpPacket } from './rtp-packet';
 import { decodeTelephoneEvents, type TelephoneEvent } from './rtp-event';
 import type { RtpCounters } from './rtp-session';
+import { TelephoneEventPlayer, type TelephoneEventCounters } from './telephone-event-player';
+import { uplinkEventPackets, type UplinkDigit } from './telephone-event-sender';
 import type { UplinkProcessor } from './uplink-processor';
 
 /** Samples per 10 ms card chunk at 8 kHz. */
@@ -29,7 +40,8 @@ export const CARD_CHUNK_SAMPLES = 80;
 
 /** What the pipeline needs of an RTP session (RtpSession implements it; tests use a fake). */
 export interface RtpMediaPort {
-  send(payloadType: number, payload: Uint8Array, samples: number, marker?: boolean): void;
+  /** `timestampOffset`: the packet's timestamp lies this many samples before the media clock (RFC 4733 event start). */
+  send(payloadType: number, payload: Uint8Array, samples: number, marker?: boolean, timestampOffset?: number): void;
   on(event: 'packet', listener: (packet: RtpPacket) => void): unknown;
   off(event: 'packet', listener: (packet: RtpPacket) => void): unknown;
   readonly counters: RtpCounters;
@@ -45,8 +57,20 @@ export interface ChannelPipelineOptions {
   /** RTP payload type for the codec (default: the static PT of rtpCodecLaw). */
   payloadType?: number;
   telephoneEventPt?: number;
+  /** Adaptive jitter buffer bounds (JitterBufferOptions): starting target, minimum, maximum, ms. */
   jitterTargetMs?: number;
+  jitterMinMs?: number;
   jitterMaxMs?: number;
+  /** Time-scaling in the jitter buffer (default true; off for bit-exact playout). */
+  jitterTimeScaling?: boolean;
+  /** Regenerate agent-side RFC 4733 events as in-band DTMF toward the card (default true). */
+  playTelephoneEvents?: boolean;
+  /** Send RFC 4733 events for uplink digits outside secure mode (the strip-always policy; default false). */
+  uplinkEvents?: boolean;
+  /** Country of the local ringback tone (controller/dsp/call-progress-tones; default 'us'). */
+  toneCountry?: string;
+  /** Arrival times for the jitter estimate (default: the system clock). */
+  clock?: Clock;
   /** Agent-side RFC 4733 events (downlink), with the packet's RTP timestamp (the event's start). */
   onTelephoneEvent?: (event: TelephoneEvent, rtpTimestamp: number) => void;
 }
@@ -57,8 +81,11 @@ export interface ChannelPipelineCounters {
   uplinkFailures: number;
   telephoneEvents: number;
   badTelephoneEvents: number;
+  uplinkEventsSent: number;
+  uplinkEventsRefused: number;
   rtp: RtpCounters;
-  jitter: JitterBufferCounters;
+  jitter: JitterBufferCounters & { targetDepthMs: number; depthMs: number };
+  events: TelephoneEventCounters;
 }
 
 export class ChannelPipeline {
@@ -69,15 +96,20 @@ export class ChannelPipeline {
   private readonly linearOut = new Int16Array(CARD_CHUNK_SAMPLES);
   private readonly jitter: JitterBuffer;
   private readonly payloadType: number;
-  private readonly counts = { framesFromCard: 0, framesToCard: 0, uplinkFailures: 0, telephoneEvents: 0, badTelephoneEvents: 0 };
+  private readonly counts = { framesFromCard: 0, framesToCard: 0, uplinkFailures: 0, telephoneEvents: 0, badTelephoneEvents: 0, uplinkEventsSent: 0, uplinkEventsRefused: 0 };
   private readonly onPacket = (p: RtpPacket): void => this.receive(p);
+  private readonly player = new TelephoneEventPlayer();
+  private readonly clock: Clock;
+  private readonly downBlock = new Int16Array(CARD_CHUNK_SAMPLES);
+  private ringback: CallProgressGenerator | undefined;
 
   constructor(private readonly opts: ChannelPipelineOptions) {
     if (![10, 20, 30, 40].includes(opts.ptimeMs)) throw new TonewallError('EMEDIA', `ptime ${opts.ptimeMs} ms is not 10, 20, 30 or 40`);
     this.samplesPerPacket = opts.ptimeMs * 8;
     this.pending = new Uint8Array(this.samplesPerPacket);
     this.payloadType = opts.payloadType ?? PAYLOAD_TYPE[opts.rtpCodecLaw];
-    this.jitter = new JitterBuffer({ silenceByte: SILENCE_BYTE[opts.rtpCodecLaw], targetDepthMs: opts.jitterTargetMs ?? 40, maxDepthMs: opts.jitterMaxMs ?? 200 });
+    this.clock = opts.clock ?? systemClock;
+    this.jitter = new JitterBuffer({ initialDepthMs: opts.jitterTargetMs ?? 40, minDepthMs: opts.jitterMinMs ?? Math.min(20, opts.jitterTargetMs ?? 20), maxDepthMs: opts.jitterMaxMs ?? 200, timeScaling: opts.jitterTimeScaling ?? true });
     opts.rtp.on('packet', this.onPacket);
   }
 
@@ -113,14 +145,42 @@ export class ChannelPipeline {
   /** 80 bytes of card-law audio for the next 10 ms toward the PSTN. */
   toCard(): Buffer {
     this.counts.framesToCard++;
-    const rtpAudio = this.jitter.pull(CARD_CHUNK_SAMPLES);
-    if (this.opts.cardLaw === this.opts.rtpCodecLaw) return rtpAudio;
-    const linear = decode(this.opts.rtpCodecLaw, rtpAudio);
-    return Buffer.from(encode(this.opts.cardLaw, linear));
+    let block = this.jitter.pull(CARD_CHUNK_SAMPLES);
+    if (this.player.render(this.downBlock)) block = this.downBlock;
+    else if (this.ringback) {
+      this.ringback.fill(this.downBlock);
+      block = this.downBlock;
+    }
+    return Buffer.from(encode(this.opts.cardLaw, block));
+  }
+
+  /** Local ringback toward the card (RFC 3960 local generation after a 180), or null to stop. */
+  setLocalTone(kind: 'ringback' | null): void {
+    this.ringback = kind === 'ringback' ? new CallProgressGenerator(tonePlan(this.opts.toneCountry ?? 'us', 'ringback')) : undefined;
+  }
+
+  /**
+   * A digit the uplink DSP finished detecting. Sent as RFC 4733 (start packet + three end packets,
+   * RFC 4733 §2.5.1) only per the policy above; returns whether it was sent.
+   */
+  uplinkDigit(digit: UplinkDigit): boolean {
+    const pt = this.opts.telephoneEventPt;
+    if (digit.secure || !this.opts.uplinkEvents || pt === undefined) {
+      this.counts.uplinkEventsRefused++;
+      return false;
+    }
+    for (const p of uplinkEventPackets(digit)) this.opts.rtp.send(pt, p.payload, 0, p.marker, p.timestampOffset);
+    this.counts.uplinkEventsSent++;
+    return true;
   }
 
   get counters(): ChannelPipelineCounters {
-    return { ...this.counts, rtp: { ...this.opts.rtp.counters }, jitter: { ...this.jitter.counters } };
+    return {
+      ...this.counts,
+      rtp: { ...this.opts.rtp.counters },
+      jitter: { ...this.jitter.counters, targetDepthMs: this.jitter.targetDepthMs, depthMs: this.jitter.depthSamples / 8 },
+      events: { ...this.player.counters },
+    };
   }
 
   /** Detaches from the RTP session (the caller closes the session). */
@@ -138,10 +198,13 @@ export class ChannelPipeline {
         this.counts.badTelephoneEvents++;
         return;
       }
-      for (const ev of events) this.opts.onTelephoneEvent?.(ev, p.timestamp);
+      for (const ev of events) {
+        if (this.opts.playTelephoneEvents !== false) this.player.onEvent(ev, p.timestamp);
+        this.opts.onTelephoneEvent?.(ev, p.timestamp);
+      }
       return;
     }
     if (p.payloadType !== this.payloadType) return;
-    this.jitter.push(p.timestamp, p.payload);
+    this.jitter.push(p.timestamp, decode(this.opts.rtpCodecLaw, p.payload), this.clock.monotonicMs());
   }
 }

@@ -10,8 +10,12 @@ import { TransparentUplink, type UplinkProcessor } from '../../../controller/med
 class FakeRtp extends EventEmitter implements RtpMediaPort {
   readonly sent: Array<{ pt: number; payload: Buffer; samples: number }> = [];
   readonly counters: RtpCounters = { packetsSent: 0, bytesSent: 0, packetsReceived: 0, bytesReceived: 0, lost: 0, outOfOrder: 0, duplicates: 0, badPackets: 0, wrongPayloadType: 0, foreignSsrc: 0, ssrcChanges: 0, srtpRejected: 0, rtcpSent: 0, rtcpReceived: 0, badRtcp: 0, remoteByes: 0 };
-  send(payloadType: number, payload: Uint8Array, samples: number): void {
+  readonly markers: boolean[] = [];
+  readonly offsets: number[] = [];
+  send(payloadType: number, payload: Uint8Array, samples: number, marker = false, timestampOffset = 0): void {
     this.sent.push({ pt: payloadType, payload: Buffer.from(payload), samples });
+    this.markers.push(marker);
+    this.offsets.push(timestampOffset);
   }
   deliver(p: Partial<RtpPacket> & { timestamp: number; payload: Buffer; payloadType: number }): void {
     this.emit('packet', { marker: false, sequence: 0, ssrc: 1, csrcs: [], extension: undefined, paddingBytes: 0, ...p });
@@ -60,7 +64,7 @@ describe('per-channel media pipeline', () => {
     const rtp = new FakeRtp();
     const events: string[] = [];
     const p = new ChannelPipeline({
-      cardLaw: 'alaw', rtpCodecLaw: 'ulaw', ptimeMs: 20, rtp, uplink: new TransparentUplink(), log: nullLogger, jitterTargetMs: 20, telephoneEventPt: 101,
+      cardLaw: 'alaw', rtpCodecLaw: 'ulaw', ptimeMs: 20, rtp, uplink: new TransparentUplink(), log: nullLogger, jitterTargetMs: 20, telephoneEventPt: 101, playTelephoneEvents: false,
       onTelephoneEvent: (ev, ts) => events.push(`${ev.event}${ev.end ? 'E' : ''}@${ts}`),
     });
     assert.deepEqual(p.toCard(), Buffer.alloc(80, 0xd5));
