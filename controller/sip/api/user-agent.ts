@@ -18,13 +18,18 @@ import { buildResponse, newBranch, newCallId, newTag } from '../core/messages/bu
 import { addHeader, header, newRequest, type SipRequest, type SipResponse } from '../core/messages/message';
 import { formatNameAddr, parseNameAddr } from '../core/messages/name-addr';
 import { formatHostPort, parseSipUri } from '../core/messages/uri';
-import { TransactionLayer, type ServerTransaction } from '../core/transaction-layer';
+import { TransactionLayer, type ClientTransaction, type ServerTransaction } from '../core/transaction-layer';
 import { InviteServerTransaction } from '../core/transactions/invite-server';
 import { DEFAULT_SIP_TIMERS, type ClientTransactionUser, type Destination, type SipTimerValues } from '../core/transactions/transaction';
 import type { RemoteInfo, SipTransport } from '../core/transport';
 import { openConfiguredTransport, transportForUri } from '../core/transport-factory';
 import { DigestAuthenticator, type CredentialLookup } from '../auth/authenticator';
 import { sendWithDigestRetry } from '../auth/auth-retry';
+import { SipTransportError } from '../core/transport-stream';
+import { uriDestination } from '../core/dialogs/dialog';
+import { sendWithFailover, type TrunkAttempt } from '../trunk/failover';
+import { buildOutOfDialogRequest, type OutOfDialogRequest, type OutOfDialogResult } from '../trunk/out-of-dialog';
+import type { TrunkRouter } from '../trunk/trunk-set';
 import { TonewallError } from '../../../hw/base/errors';
 import { IncomingCall } from './incoming-call';
 import { OutgoingCall } from './outgoing-call';
@@ -61,6 +66,8 @@ export interface SipUserAgentOptions {
 export interface SipUserAgentEvents {
   'incoming-call': [call: IncomingCall];
   warning: [message: string];
+  /** A transport failure toward a destination (connect refused, TLS verification, stream framing). */
+  'transport-error': [destination: RemoteInfo, message: string];
 }
 
 export class SipUserAgent extends TypedEmitter<SipUserAgentEvents> {
@@ -74,6 +81,9 @@ export class SipUserAgent extends TypedEmitter<SipUserAgentEvents> {
   private readonly incomingByTx = new Map<InviteServerTransaction, IncomingCall>();
   private readonly ownsTransport: boolean;
   private authenticator: DigestAuthenticator | undefined;
+  private router: TrunkRouter | undefined;
+  private readonly failoverPlans = new Map<string, TrunkAttempt[]>();
+  private drainRetryAfterS: number | undefined;
 
   constructor(private readonly opts: SipUserAgentOptions) {
     super();
@@ -90,10 +100,76 @@ export class SipUserAgent extends TypedEmitter<SipUserAgentEvents> {
     this.authenticator = lookup ? new DigestAuthenticator(lookup, this.log) : undefined;
   }
 
+  /** The trunks (trunk/trunk-set.ts) plan new calls and fail over (trunk/failover.ts); undefined: none. */
+  setTrunkRouter(router: TrunkRouter | undefined): void {
+    this.router = router;
+  }
+
+  /**
+   * Drain: new calls are refused both ways (incoming INVITE: 503 with Retry-After, RFC 3261
+   * §21.5.4 / §20.33; invite() throws ESIPDRAINING); calls in progress go on to their end.
+   */
+  setDraining(on: boolean, retryAfterS = 300): void {
+    this.drainRetryAfterS = on ? retryAfterS : undefined;
+    this.log.info(on ? 'SIP draining: new calls refused' : 'SIP drain ended');
+  }
+
+  get draining(): boolean {
+    return this.drainRetryAfterS !== undefined;
+  }
+
+  /** Sends OPTIONS or REGISTER outside a dialog; resolves with the final outcome (never rejects). */
+  request(r: OutOfDialogRequest): Promise<OutOfDialogResult> {
+    const ctx = this.context();
+    const req = buildOutOfDialogRequest(r, this.opts.config.userAgent);
+    const dest = uriDestination(r.requestUri);
+    const t0 = this.clock.monotonicMs();
+    return new Promise<OutOfDialogResult>((resolve) => {
+      const done = (result: OutOfDialogResult): void => {
+        this.off('transport-error', onError);
+        resolve(result);
+      };
+      const onError = (d: RemoteInfo, message: string): void => {
+        if (d.address === dest.address && d.port === dest.port) done({ status: 503, reason: 'Service Unavailable', response: undefined, rttMs: this.clock.monotonicMs() - t0, transportError: message });
+      };
+      this.on('transport-error', onError);
+      ctx.sendRequest(req, dest, {
+        onResponse: (res) => {
+          if (res.status >= 200) done({ status: res.status, reason: res.reason, response: res, rttMs: this.clock.monotonicMs() - t0 });
+        },
+        onTimeout: () => done({ status: 408, reason: 'no response (Timer F)', response: undefined, rttMs: this.clock.monotonicMs() - t0 }),
+      });
+    });
+  }
+
+  /** Every request we send: digest retries (auth/), and trunk failover for a new call's INVITE. */
+  private sendOut(layer: TransactionLayer, req: SipRequest, dest: Destination, user: ClientTransactionUser): ClientTransaction {
+    const send = (r: SipRequest, d: Destination, u: ClientTransactionUser): ClientTransaction =>
+      sendWithDigestRetry({ req: r, dest: d, user: u, authenticator: this.authenticator, newVia: () => this.newVia(), send: (r2, u2) => layer.sendRequest(r2, d, u2) });
+    const callId = header(req, 'call-id') ?? '';
+    const attempts = req.method === 'INVITE' ? this.failoverPlans.get(callId) : undefined;
+    if (!attempts) return send(req, dest, user);
+    this.failoverPlans.delete(callId);
+    return sendWithFailover({
+      req, user, attempts, send, newVia: () => this.newVia(),
+      onTransportError: (d, cb) => {
+        const l = (from: RemoteInfo, message: string): void => {
+          if (from.address === d.address && from.port === d.port) cb(message);
+        };
+        this.on('transport-error', l);
+        return () => this.off('transport-error', l);
+      },
+      report: (trunk, outcome) => this.router?.report(trunk, outcome),
+    });
+  }
+
   async start(): Promise<void> {
     if (this.layer) return;
     if (!this.transport) this.transport = await openConfiguredTransport(this.opts.config, this.clock, this.log);
-    this.transport.on('error', (err) => this.emit('warning', `SIP transport error: ${err.message}`));
+    this.transport.on('error', (err) => {
+      this.emit('warning', `SIP transport error: ${err.message}`);
+      if (err instanceof SipTransportError) this.emit('transport-error', err.destination, err.message);
+    });
     this.layer = new TransactionLayer(this.transport, this.clock, this.log, this.timers, this.opts.config.userAgent);
     this.layer.core = {
       onRequest: (req, tx, from) => this.onRequest(req, tx, from),
@@ -132,6 +208,9 @@ export class SipUserAgent extends TypedEmitter<SipUserAgentEvents> {
 
   invite(req: InviteRequest): OutgoingCall {
     if (!this.layer) throw new TonewallError('ESIPSTATE', 'SipUserAgent.invite() called before start()');
+    if (this.draining) throw new TonewallError('ESIPDRAINING', `SIP user agent is draining: no new call to "${req.requestUri}"`);
+    const plan = this.router?.plan(req.requestUri) ?? [];
+    if (plan[0]) req = { ...req, requestUri: plan[0].uri };
     parseSipUri(req.requestUri);
     const wanted = transportForUri(req.requestUri);
     const have = this.transport?.protocol ?? 'UDP';
@@ -156,13 +235,14 @@ export class SipUserAgent extends TypedEmitter<SipUserAgentEvents> {
     addHeader(invite, 'Content-Type', 'application/sdp');
     invite.body = Buffer.from(req.sdpOffer, 'utf8');
     const call = new OutgoingCall(this.context(), invite, this.opts.config.inviteTimeoutMs);
+    if (plan.length > 1) this.failoverPlans.set(call.sipCallId, plan);
     this.outgoing.set(call.sipCallId, call);
     call.start();
     return call;
   }
 
   /** §8.1.1.8 Contact: sips: over TLS, `;transport=tcp` over TCP (§19.1.4), plain over UDP. */
-  private contactUri(user: string): string {
+  contactUri(user: string): string {
     const l = this.localAddress;
     const protocol = this.transport?.protocol ?? 'UDP';
     const hostPort = formatHostPort(l.address, l.port);
@@ -188,7 +268,7 @@ export class SipUserAgent extends TypedEmitter<SipUserAgentEvents> {
       contactUri: (user) => this.contactUri(user),
       sendRequest: (req: SipRequest, dest: Destination, user: ClientTransactionUser) => {
         req.headers.unshift({ name: 'via', value: this.newVia() });
-        return sendWithDigestRetry({ req, dest, user, authenticator: this.authenticator, newVia: () => this.newVia(), send: (r, u) => layer.sendRequest(r, dest, u) });
+        return this.sendOut(layer, req, dest, user);
       },
       sendAck: (ack, dest) => {
         if (header(ack, 'via') === undefined) ack.headers.unshift({ name: 'via', value: this.newVia() });
@@ -257,6 +337,10 @@ export class SipUserAgent extends TypedEmitter<SipUserAgentEvents> {
   }
 
   private onInvite(req: SipRequest, tx: InviteServerTransaction): void {
+    if (this.drainRetryAfterS !== undefined) {
+      this.respond(tx, req, 503, { 'Retry-After': String(this.drainRetryAfterS) });
+      return;
+    }
     const call = new IncomingCall(this.context(), req, tx);
     if (!call.precheck()) return;
     if (this.listenerCount('incoming-call') === 0) {
