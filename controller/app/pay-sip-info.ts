@@ -14,7 +14,10 @@
  *   (legacy keep-alive use, RFC 6086 §4.2.2), as the call manager answers when no handler is set.
  * Out: every masked progress and result update of a session goes to the agent as an INFO with the
  * same content type on that call's dialog, body = the `pay/{sessionId}` snapshot (the ended one
- * carries `result`). Per call one INFO at a time, in order (RFC 6086 §4.2.1 leaves overlap to the
+ * carries `result`) — on calls whose dialog has sent us an INFO of this content type (the agent's side
+ * speaks it; RFC 6086 §4: no INFO to a peer that never showed it understands it, which a plain SIP
+ * trunk or a sipp scenario would take as an unexpected request). `updates: 'all-calls'` sends on every
+ * call. Per call one INFO at a time, in order (RFC 6086 §4.2.1 leaves overlap to the
  * UAs; the agent sees the states in sequence); queued progress of the same session is coalesced
  * to the newest, a final snapshot is never dropped. A failed send is logged and the queue goes on.
  *
@@ -29,6 +32,8 @@ import type { PaySnapshotBody } from '../fleet/topics';
 export const PAY_INFO_CONTENT_TYPE = 'application/vnd.tonewall.pay+json';
 /** Largest INFO body taken (bytes); a command is a few hundred. */
 export const PAY_INFO_MAX_BODY_BYTES = 8192;
+/** Calls remembered as speaking pay INFO (oldest forgotten first; far above the channels of a card). */
+export const PAY_INFO_MAX_CALLS = 1024;
 /** Updates queued per call beyond the one in flight (older progress is coalesced anyway). */
 export const PAY_INFO_MAX_QUEUED = 32;
 
@@ -64,6 +69,8 @@ export interface PaySipInfoOptions {
   calls: PayInfoCalls;
   payments: PayInfoPayments;
   log: Logger;
+  /** Which calls get update INFOs: those whose dialog sent a pay INFO (default), or all. */
+  updates?: 'calls-that-asked' | 'all-calls';
 }
 
 /** Media type of a Content-Type header value, lower case, without parameters. */
@@ -123,7 +130,18 @@ interface Outgoing {
 /** Registers the INFO handler on the call manager and sends every session update on its call's dialog. */
 export function attachPaySipInfo(opts: PaySipInfoOptions): void {
   const log = opts.log.child('pay-sip-info');
+  const all = opts.updates === 'all-calls';
+  /** Calls whose dialog has spoken our content type (bounded: forgotten when their session ends). */
+  const asked = new Set<string>();
   opts.calls.onInfo((req) => {
+    if (mediaType(req.contentType) === PAY_INFO_CONTENT_TYPE) {
+      asked.delete(req.callId);
+      asked.add(req.callId);
+      for (const oldest of asked) {
+        if (asked.size <= PAY_INFO_MAX_CALLS) break;
+        asked.delete(oldest);
+      }
+    }
     const { reply, action, code } = answerPayInfo(req, opts.payments);
     log.debug('payment INFO', { callId: req.callId, action, status: reply.status, code });
     return reply;
@@ -154,6 +172,9 @@ export function attachPaySipInfo(opts: PaySipInfoOptions): void {
 
   opts.payments.onUpdate((snapshot, final) => {
     const callId = snapshot.callId;
+    if (!all && !asked.has(callId)) return;
+    // A dialog asks again for the next session (an INFO of ours or a `status`); this keeps the set small.
+    if (final) asked.delete(callId);
     let q = queues.get(callId);
     if (!q) {
       q = [];

@@ -27,7 +27,7 @@ function body(reply: PayInfoReply): ReplyBody {
   return JSON.parse(reply.body.toString('utf8')) as ReplyBody;
 }
 
-function rig() {
+function rig(updates?: 'calls-that-asked' | 'all-calls') {
   const clock = new ManualClock();
   const connector = new FakeConnector();
   let n = 0;
@@ -37,7 +37,7 @@ function rig() {
     ['call-b', new FakeUplink()],
   ]);
   const calls = new FakeInfoCalls('call-a', 'call-b');
-  attachPaySipInfo({ calls, payments: new ManagerPayments(manager, (id) => uplinks.get(id)), log: nullLogger });
+  attachPaySipInfo({ calls, payments: new ManagerPayments(manager, (id) => uplinks.get(id)), log: nullLogger, ...(updates ? { updates } : {}) });
   const key = (callId: string, keys: string) => {
     for (const code of keyCodes(keys)) manager.key(callId, { code, secure: true });
   };
@@ -172,6 +172,32 @@ describe('app: payments over SIP INFO (pay-sip-info)', () => {
     assert.deepEqual(counts, [...counts].sort((a, b) => a - b));
     assert.equal(r.calls.snapshots('call-b').length, 0, 'nothing on the other call');
     assertNoCardData(sent.map((s) => s.body.toString('utf8')), { pan: TEST_CARDS.visa, expiry, cvv: '123' });
+  });
+
+  it('no update INFO to a dialog that never spoke the pay content type (a session started over MQTT); all-calls sends anyway', async () => {
+    const mqttStart = { requestId: 'm-1', callId: 'call-a', fields: ['card-number'] as const, amountMinor: 1, currency: 'EUR', reference: 'm' };
+    const quiet = rig();
+    quiet.manager.start(mqttStart, quiet.uplinks.get('call-a') ?? new FakeUplink());
+    quiet.key('call-a', '4111');
+    await settle();
+    assert.equal(quiet.calls.sent.length, 0, 'a plain SIP peer gets no INFO it did not ask for');
+    // Once the dialog speaks it (here a status), it gets the updates of that session, up to its end.
+    const sessionId = quiet.manager.activeSessionOf('call-a');
+    await quiet.calls.receive('call-a', CT, JSON.stringify({ action: 'status', sessionId }));
+    quiet.key('call-a', '1');
+    quiet.manager.cancel(sessionId ?? '');
+    await settle();
+    assert.deepEqual(quiet.calls.snapshots('call-a').map((s) => s.state), ['collecting', 'cancelled']);
+    // The next session, started over MQTT again, is quiet on SIP again.
+    quiet.manager.start({ ...mqttStart, requestId: 'm-2' }, quiet.uplinks.get('call-a') ?? new FakeUplink());
+    await settle();
+    assert.equal(quiet.calls.sent.length, 2);
+
+    const loud = rig('all-calls');
+    loud.manager.start(mqttStart, loud.uplinks.get('call-a') ?? new FakeUplink());
+    loud.key('call-a', '4111');
+    await settle();
+    assert.ok(loud.calls.snapshots('call-a').length >= 1);
   });
 
   it('one INFO in flight per call; queued progress coalesces to the newest; the final result is never dropped', async () => {
