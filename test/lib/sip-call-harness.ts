@@ -3,6 +3,9 @@
  * session with a known audio pattern, and promises for the call's events. Below, unit-level
  * helpers for dialog tests on the in-memory transport.
  */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { nullLogger, type Logger } from '../../hw/base/logger';
 import { configSchema, type SipConfig } from '../../controller/config/schema';
 import { RtpSession } from '../../controller/media/rtp-session';
@@ -15,6 +18,7 @@ import { addHeader, header, newRequest, type SipRequest, type SipResponse } from
 import { parseNameAddr } from '../../controller/sip/core/messages/name-addr';
 import { ManualClock } from './manual-clock';
 import { FakeSipTransport } from './sip-fake-transport';
+import { freeUdpPort, makeTempDir, type SippRun } from './sip-peers';
 
 export function testSipConfig(overrides: Partial<SipConfig> = {}): SipConfig {
   return { ...configSchema.parse({ sip: { bindPort: 0, demoEndpoint: { bindPort: 0 } } }).sip, ...overrides };
@@ -206,4 +210,29 @@ export function respondToLast(f: FakeUa, method: string, status: number, opts: {
 /** Lets promise continuations run (the dialog session awaits its transactions). */
 export async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await Promise.resolve();
+}
+
+/** Starts a sipp UAC scenario toward `target` (our UA) for one call; stop it by its pid (stopChild). */
+export async function startSippUac(opts: { file: string; target: { address: string; port: number }; service?: string }): Promise<SippRun> {
+  const dir = makeTempDir('sipp-uac');
+  const sipPort = await freeUdpPort();
+  let mediaPort = await freeUdpPort(true);
+  while (mediaPort === sipPort) mediaPort = await freeUdpPort(true);
+  const args = ['-sf', opts.file, `${opts.target.address}:${opts.target.port}`, '-s', opts.service ?? '100', '-i', '127.0.0.1', '-p', String(sipPort), '-mi', '127.0.0.1', '-mp', String(mediaPort), '-m', '1', '-nostdin', '-timeout', '30s', '-timeout_error', '-trace_err', '-trace_msg'];
+  const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exit = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
+  return {
+    child,
+    dir,
+    sipPort,
+    mediaPort,
+    exit,
+    output: () => {
+      const logs = fs.readdirSync(dir).filter((f) => f.endsWith('.log')).map((f) => `--- ${f}\n${fs.readFileSync(path.join(dir, f), 'utf8')}`);
+      return `${out.slice(-3000)}\n${logs.join('\n')}`;
+    },
+  };
 }

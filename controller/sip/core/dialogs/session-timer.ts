@@ -83,7 +83,10 @@ export function uasTimerDecision(
   }
   const asked = parseSessionExpires(req.sessionExpires);
   if (asked.intervalS < policy.minSeS) return { kind: 'reject-422', minSeS: Math.max(policy.minSeS, reqMinSe) };
-  const intervalS = Math.max(Math.min(asked.intervalS, policy.sessionExpiresS), reqMinSe, policy.minSeS);
+  // Never above what was asked (§9: the UAS may only lower it), never below the minima unless the
+  // asked interval itself is lower (it passed our minimum check above).
+  const floorS = Math.min(Math.max(reqMinSe, policy.minSeS), asked.intervalS);
+  const intervalS = Math.max(Math.min(asked.intervalS, policy.sessionExpiresS), floorS);
   const refresher = !req.supportsTimer ? 'uas' : asked.refresher ?? 'uac';
   return {
     kind: 'timer',
