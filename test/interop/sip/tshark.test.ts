@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { nullLogger } from '../../../hw/base/logger';
-import { SipUserAgent } from '../../../controller/sip/api/user-agent';
+import { SipUserAgent, type IncomingCall } from '../../../controller/sip/api/user-agent';
 import { DemoContactCenter } from '../../../controller/sip/demo-endpoint';
 import { buildOffer, parseAnswer } from '../../../controller/media/sdp';
 import type { RtpSession } from '../../../controller/media/rtp-session';
@@ -119,6 +119,61 @@ describe('interop: tshark decodes our SIP, SDP and RTP', function () {
       assert.match(answerMedia[0]?.[0] ?? '', /^audio 44\d{3} RTP\/AVP 0 101$/);
     } finally {
       await cc.stop();
+    }
+  });
+
+  it('dialog features between two of our user agents (PRACK, INFO both ways, re-INVITE, UPDATE, session timer, BYE with Reason): every frame decodes cleanly', async () => {
+    const callee = new SipUserAgent({ config: testSipConfig(), log: nullLogger });
+    await callee.start();
+    try {
+      capture = await startCapture(dir, `udp and (port ${callee.localAddress.port} or port ${ua.localAddress.port})`);
+      const answer = offer().replace('RTP/AVP 0 8 101', 'RTP/AVP 0 101');
+      const infosAtCallee: string[] = [];
+      let calleeCall: IncomingCall | undefined;
+      callee.on('incoming-call', (c) => {
+        calleeCall = c;
+        c.onInfo((m) => {
+          infosAtCallee.push(m.body.toString());
+          return { status: 200, contentType: 'application/json', body: Buffer.from('{"ok":true}') };
+        });
+        c.onOffer(() => answer);
+        c.ring();
+        setTimeout(() => c.answer(answer), 100); // after the PRACK of the reliable 180
+      });
+      const call = ua.invite({
+        requestUri: `sip:100@127.0.0.1:${callee.localAddress.port}`,
+        fromUser: '5551234567',
+        fromDisplayName: 'Capture Caller',
+        headers: { Require: '100rel' },
+        sdpOffer: offer(),
+      });
+      const infosAtCaller: string[] = [];
+      call.onInfo((m) => {
+        infosAtCaller.push(m.body.toString());
+        return { status: 200 };
+      });
+      call.onOffer(() => offer());
+      await answered(call);
+      await sleep(50);
+      assert.equal(await call.sendInfo('application/json', Buffer.from('{"field":"pan","digits":4}')), 200);
+      assert.equal(await calleeCall?.sendInfo('application/json', Buffer.from('{"method":"pay.status"}')), 200);
+      assert.equal((await call.modify('INVITE', offer().replace('a=sendrecv', 'a=sendonly'))).status, 200);
+      assert.equal((await call.modify('UPDATE', undefined)).status, 200);
+      await sleep(50);
+      await call.hangup({ cause: 16, text: 'Normal call clearing' });
+      await sleep(200);
+      await capture.stop();
+      assert.deepEqual(infosAtCallee, ['{"field":"pan","digits":4}']);
+      assert.deepEqual(infosAtCaller, ['{"method":"pay.status"}']);
+      const seen = fields(capture.file, 'sip', ['sip.Method', 'sip.Status-Code', 'sip.CSeq.method']).map((r) => `${r[0] || r[1]}/${r[2]}`);
+      for (const m of ['180/INVITE', 'PRACK/PRACK', '200/PRACK', 'INFO/INFO', '200/INFO', 'UPDATE/UPDATE', '200/UPDATE', 'BYE/BYE', '200/BYE']) assert.ok(seen.includes(m), `${m} in ${seen.join(',')}`);
+      assert.ok(seen.filter((m) => m === 'INVITE/INVITE').length >= 2, 'initial INVITE and re-INVITE');
+      assert.deepEqual(fields(capture.file, '_ws.malformed', ['frame.number']), [], 'no malformed packets');
+      assert.deepEqual(fields(capture.file, '_ws.expert.severity >= 6291456', ['frame.number', '_ws.expert.message']), [], 'no expert warnings or errors');
+      const reasons = fields(capture.file, 'sip.Method == "BYE"', ['sip.Reason']);
+      assert.match(reasons[0]?.[0] ?? '', /Q\.850;cause=16/);
+    } finally {
+      await callee.stop();
     }
   });
 });
