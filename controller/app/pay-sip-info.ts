@@ -173,7 +173,7 @@ export function attachPaySipInfo(opts: PaySipInfoOptions): void {
   opts.payments.onUpdate((snapshot, final) => {
     const callId = snapshot.callId;
     if (!all && !asked.has(callId)) return;
-    // A dialog asks again for the next session (an INFO of ours or a `status`); this keeps the set small.
+    // After the final update the dialog must speak pay INFO again (a start, a status) to hear of the next session.
     if (final) asked.delete(callId);
     let q = queues.get(callId);
     if (!q) {
