@@ -95,6 +95,8 @@ export class LeakAgent {
   readonly calls = new Map<string, AgentCall>();
   /** Sessions ended, by session id (the data of each `pay.ended`). */
   readonly sessionsEnded = new Map<string, Record<string, unknown>>();
+  /** When the last call or pay event arrived (ms epoch). */
+  lastEventMs = Date.now();
   private readonly pending = new Set<Promise<void>>();
   private seq = 0;
 
@@ -105,9 +107,12 @@ export class LeakAgent {
 
   static async start(o: LeakAgentOptions): Promise<LeakAgent> {
     const client = await connect(o.url, 'leak-agent');
+    // callRpc adds a message listener per request in flight; up to one per live call.
+    client.setMaxListeners(0);
     const agent = new LeakAgent(client, o);
     const base = `${o.root}/${o.dev}/`;
     client.on('message', (topic, payload) => {
+      agent.lastEventMs = Date.now();
       if (topic === `${base}events/call`) agent.onCallEvent(body(payload));
       else if (topic === `${base}events/pay`) agent.onPayEvent(body(payload));
     });

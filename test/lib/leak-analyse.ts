@@ -16,6 +16,8 @@ export interface ArtifactFigure {
   name: string;
   bytes: number;
   hits: number;
+  /** Rule 3 over this artifact's text (text artifacts only). */
+  chance?: ChanceCount & { failed: boolean };
 }
 
 export interface PaymentProblem {
@@ -34,6 +36,7 @@ export interface LeakReport {
   hits: LeakHit[];
   /** Rule 2 run with the decoys: hits here show how noisy the rule is (expected 0). */
   decoyValueHits: number;
+  /** Rule 3 summed over the text artifacts; `failed` when any one artifact is above chance. */
   chance: ChanceCount & { failed: boolean };
   audio: { streams: number; minSecondsPerCall: number; totalSeconds: number; digitsSpanDsp: number; digitsMultimon: number; rfc4733Events: number; runHits: DigitRunHit[] };
   mqtt: { messages: number; retained: number; payEvents: number };
@@ -118,6 +121,11 @@ function checkPayments(run: RunArtifacts, speechMs: number): { approved: number;
       problems.push({ canary: undefined, callId: call.callId, problem: 'no pay.ended' });
       continue;
     }
+    const startedAt = e['startedAt'];
+    const lateMs = typeof startedAt === 'number' && call.answeredAt !== undefined ? startedAt - call.answeredAt : 0;
+    if (lateMs > speechMs - 300) {
+      problems.push({ canary: undefined, callId: call.callId, problem: `session started ${lateMs} ms after the answer: the caller's keys (after ${speechMs} ms of talk) may have come first and gone out unmasked, as they do outside a session` });
+    }
     const result = e['result'] as { last4?: string; masking?: { clean?: boolean; maskedTones?: number; secondCheck?: { digitsFound?: number } } } | undefined;
     const canary = result?.last4 ? byLast4.get(result.last4) : undefined;
     if (e['state'] !== 'approved' || !canary) {
@@ -133,10 +141,6 @@ function checkPayments(run: RunArtifacts, speechMs: number): { approved: number;
     maskedExcess += Math.max(0, masked - keyed);
     if (result?.masking?.clean !== true || masked < keyed || result.masking.secondCheck?.digitsFound !== 0) {
       problems.push({ canary: canary.index, callId: call.callId, problem: `masking record ${JSON.stringify(result?.masking)} (expected clean, ≥ ${keyed} masked tones, 0 digits in the second check)` });
-    }
-    const startedAt = e['startedAt'];
-    if (typeof startedAt === 'number' && call.answeredAt !== undefined && startedAt - call.answeredAt > speechMs - 300) {
-      problems.push({ canary: canary.index, callId: call.callId, problem: `session started ${startedAt - call.answeredAt} ms after the answer: the caller's keys (after ${speechMs} ms of talk) may have come first` });
     }
     if (call.hangupError || call.hangup?.status !== 'ok') problems.push({ canary: canary.index, callId: call.callId, problem: `call.hangup failed: ${call.hangupError ?? JSON.stringify(call.hangup?.error)}` });
     if (!call.callEnded) problems.push({ canary: canary.index, callId: call.callId, problem: 'no call.ended event' });
@@ -160,7 +164,7 @@ export type ArtifactKind = RunArtifacts['files'][number]['kind'] | 'mqtt';
 export class ArtifactScanner {
   readonly hits: LeakHit[] = [];
   readonly artifacts: ArtifactFigure[] = [];
-  readonly chance: ChanceCount = { canary: 0, decoy: 0 };
+  readonly chance: ChanceCount & { failed: boolean } = { canary: 0, decoy: 0, failed: false };
   decoyValueHits = 0;
   guardRefusalsLogged = 0;
   private readonly bytes: LeakScanner;
@@ -184,21 +188,22 @@ export class ArtifactScanner {
     const strOffset = kind === 'heap' ? heapStringsOffset(buf) : 0;
     const h = kind === 'heap' ? [...this.panOnly.scan(name, buf.subarray(0, strOffset)), ...this.bytes.scan(name, buf, strOffset)] : this.bytes.scan(name, buf);
     let texts: readonly string[] | undefined = strings;
+    let chance: (ChanceCount & { failed: boolean }) | undefined;
     if (kind === 'log' || kind === 'stdio') {
       const text = buf.toString('utf8');
       texts = [...jsonLineStrings(text)];
-      this.countChance(text);
+      chance = this.countChance(text);
       if (kind === 'log') this.guardRefusalsLogged += text.split('\n').filter((l) => l.includes('log record dropped')).length;
     } else if (kind === 'sip') {
-      this.countChance(buf.toString('utf8'));
+      chance = this.countChance(buf.toString('utf8'));
     }
     if (texts) {
       h.push(...this.values.scanStrings(name, texts));
       this.decoyValueHits += this.decoyValues.scanStrings(name, texts).length;
-      if (kind !== 'log' && kind !== 'stdio') this.countChance(texts.join('\n'));
+      if (kind !== 'log' && kind !== 'stdio') chance = this.countChance(texts.join('\n'));
     }
     this.hits.push(...h);
-    this.artifacts.push({ name, bytes: buf.length, hits: h.length });
+    this.artifacts.push({ name, bytes: buf.length, hits: h.length, ...(chance ? { chance } : {}) });
     return h;
   }
 
@@ -218,10 +223,13 @@ export class ArtifactScanner {
     return this.scan(name, 'mqtt', m.bytes, m.strings);
   }
 
-  private countChance(text: string): void {
+  private countChance(text: string): ChanceCount & { failed: boolean } {
     const c = countShortTokens(text, this.set.canaries, this.set.decoys);
+    const failed = excessOverChance(c);
     this.chance.canary += c.canary;
     this.chance.decoy += c.decoy;
+    this.chance.failed ||= failed;
+    return { ...c, failed };
   }
 }
 
@@ -254,7 +262,7 @@ export function analyseRun(run: RunArtifacts, o: AnalyseOptions): LeakReport {
     artifacts: scan.artifacts,
     hits: scan.hits,
     decoyValueHits: scan.decoyValueHits,
-    chance: { ...scan.chance, failed: excessOverChance(scan.chance) },
+    chance: { ...scan.chance },
     audio: {
       streams: verdicts.length,
       minSecondsPerCall: verdicts.length ? Math.min(...verdicts.map((v) => v.seconds)) : 0,
@@ -284,10 +292,10 @@ export function formatReport(r: LeakReport): string[] {
   const lines = [
     `payments: ${r.approved}/${r.payments} approved; ${r.problems.length} problems; masked tones beyond keys pressed: ${r.maskedTonesBeyondKeys}; wall ${(r.wallMs / 1000).toFixed(1)} s (${r.paymentsPerMinute.toFixed(1)} payments/min); analysis ${(r.analysisMs / 1000).toFixed(1)} s`,
     `artifacts scanned (${r.artifacts.length}, ${kb(r.artifacts.reduce((s, a) => s + a.bytes, 0))}):`,
-    ...r.artifacts.map((a) => `  ${a.name.padEnd(40)} ${kb(a.bytes).padStart(11)}  hits ${a.hits}`),
+    ...r.artifacts.map((a) => `  ${a.name.padEnd(40)} ${kb(a.bytes).padStart(11)}  hits ${a.hits}${a.chance ? `  (rule 3: canary ${a.chance.canary} / decoy ${a.chance.decoy}${a.chance.failed ? ' ABOVE CHANCE' : ''})` : ''}`),
     `RTP to the contact center: ${r.audio.streams} streams, ${r.audio.totalSeconds.toFixed(0)} s of audio (shortest ${r.audio.minSecondsPerCall.toFixed(1)} s); digits detected: SpanDSP ${r.audio.digitsSpanDsp}, multimon-ng ${r.audio.digitsMultimon}, RFC 4733 events ${r.audio.rfc4733Events}; canary digit runs ≥ 4: ${r.audio.runHits.length}`,
     `MQTT: ${r.mqtt.messages} messages recorded (${r.mqtt.payEvents} on events/pay), ${r.mqtt.retained} retained at the end`,
-    `short values as bare tokens (rule 3): canaries ${r.chance.canary}, decoys ${r.chance.decoy}${r.chance.failed ? ' — ABOVE CHANCE' : ' (within chance)'}; rule 2 on decoys: ${r.decoyValueHits}`,
+    `short values as tokens (rule 3, all text artifacts): canaries ${r.chance.canary}, decoys ${r.chance.decoy}${r.chance.failed ? ' — ABOVE CHANCE in an artifact' : ' (within chance in each)'}; rule 2 on decoys: ${r.decoyValueHits}`,
     `log records refused by the card guard: ${r.guardRefusalsLogged}; appliance exit code ${String(r.applianceExitCode)}`,
     `hits: ${r.hits.length + r.audio.runHits.length}`,
     ...r.hits.slice(0, 50).map((h) => `  HIT ${h.artifact}: canary #${h.canary} ${h.field} (${h.form}) at offset ${h.offset}`),

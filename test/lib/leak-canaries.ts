@@ -4,10 +4,11 @@
  *
  * - Card number: 16 digits, Luhn-valid, Visa range under the "49" prefix (the published test cards
  *   start 4111, 4222, 4242, 5555 …: no canary shares their first six digits), unique, and with a
- *   unique last four (the approved result's last four names the canary).
+ *   unique last four (the approved result's last four names the canary) that equals no expiry (the
+ *   last four is shown to the agent by design; it must not read as a leaked expiry).
  * - Expiry MMYY: unique over the canaries, 1–19 years ahead (the field rules accept ≤ 20 years;
  *   12 × 19 = 228 values, hence the count limit).
- * - Security code: 3 digits (Visa), unique over the canaries.
+ * - Security code: 3 digits (Visa), unique over the canaries, never a protocol code (`PROTOCOL_CODE`).
  * - Decoys: the same shapes, never keyed: the baseline for the chance rate of short values (docs/leak-test.md).
  *
  * These strings live only in the test process and the simulator process (the caller); the appliance
@@ -37,6 +38,13 @@ export function luhnCheckDigit(body: string): number {
 
 const FORBIDDEN_BINS = ['411111', '422222', '424242', '400000', '401288', '400005'];
 
+/**
+ * Security codes that read like codes the appliance writes by itself (Q.850 causes 1–127, SIP
+ * status codes 1xx, 200, 202, 4xx–6xx) are never drawn: a standalone "102" or "486" in a log line
+ * is a protocol code, and a canary equal to one could not be told from it. 598 values remain.
+ */
+const PROTOCOL_CODE = /^(1\d\d|20[02]|[4-6]\d\d)$/;
+
 export interface CanarySet {
   canaries: LeakCanary[];
   /** Same shapes, never keyed anywhere: the chance baseline for the short fields. */
@@ -62,7 +70,7 @@ export function makeCanaries(count: number, seed: number, nowMs: number): Canary
       let body = '49';
       while (body.length < 15) body += String(rng.intBetween(0, 9));
       pan = body + String(luhnCheckDigit(body));
-    } while (pans.has(pan) || last4s.has(pan.slice(12)) || FORBIDDEN_BINS.includes(pan.slice(0, 6)));
+    } while (pans.has(pan) || last4s.has(pan.slice(12)) || expiries.has(pan.slice(12)) || FORBIDDEN_BINS.includes(pan.slice(0, 6)));
     pans.add(pan);
     last4s.add(pan.slice(12));
     let expiry = '';
@@ -70,11 +78,11 @@ export function makeCanaries(count: number, seed: number, nowMs: number): Canary
       const mm = rng.intBetween(1, 12);
       const yy = (thisYear + (decoy ? rng.intBetween(21, 60) : rng.intBetween(1, 19))) % 100;
       expiry = String(mm).padStart(2, '0') + String(yy).padStart(2, '0');
-    } while (expiries.has(expiry));
+    } while (expiries.has(expiry) || last4s.has(expiry));
     expiries.add(expiry);
     let cvv = '';
     do cvv = String(rng.intBetween(0, 999)).padStart(3, '0');
-    while (cvvs.has(cvv));
+    while (cvvs.has(cvv) || PROTOCOL_CODE.test(cvv));
     cvvs.add(cvv);
     return { index, pan, expiry, cvv };
   };

@@ -3,12 +3,13 @@
  *
  * - the simulated E1 PRI card as its own process (`tonewall sim --model e1-pri --script FILE`): the
  *   callers (and so the canary digits) live there, never in the appliance's heap;
- * - a sipp UAS (built-in `uas` scenario, `-rtp_echo`, `-trace_msg`) as the contact center;
+ * - a sipp UAS (`CONTACT_CENTER_SCENARIO`: answers, 200 to INFO; `-rtp_echo`, `-trace_msg`) as the
+ *   contact center;
  * - the appliance (`tonewall run --config FILE`) with `--heapsnapshot-signal=SIGUSR2`, its stdout and
  *   stderr written to files.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as dgram from 'node:dgram';
 import { freeUdpPort } from './sip-peers';
@@ -74,19 +75,64 @@ export interface SippUas extends Child {
   messagesFile(): string | undefined;
 }
 
-/** sipp's built-in UAS on its own ports: answers every INVITE (PCMU), echoes RTP, logs every message. */
+/**
+ * The contact center's scenario: answer (PCMU), then answer every in-dialog INFO (the appliance's
+ * payment progress, docs/payments.md §3) with 200 until the BYE. sipp's built-in `uas` aborts a
+ * call on the first INFO.
+ */
+const RESPONSE_HEAD = ['[last_Via:]', '[last_From:]', '[last_To:]', '[last_Call-ID:]', '[last_CSeq:]', 'Contact: <sip:[local_ip]:[local_port];transport=[transport]>'];
+const send = (lines: string[], attrs = ''): string => `  <send${attrs}>\n    <![CDATA[\n${lines.map((l) => `      ${l}`).join('\n')}\n    ]]>\n  </send>`;
+export const CONTACT_CENTER_SCENARIO = [
+  '<?xml version="1.0" encoding="ISO-8859-1" ?>',
+  '<scenario name="tonewall leak test contact center">',
+  '  <recv request="INVITE" crlf="true"/>',
+  send(['SIP/2.0 180 Ringing', ...RESPONSE_HEAD.map((h) => (h === '[last_To:]' ? '[last_To:];tag=[pid]cc[call_number]' : h)), 'Content-Length: 0']),
+  send(
+    [
+      'SIP/2.0 200 OK',
+      ...RESPONSE_HEAD.map((h) => (h === '[last_To:]' ? '[last_To:];tag=[pid]cc[call_number]' : h)),
+      'Content-Type: application/sdp',
+      'Content-Length: [len]',
+      '',
+      'v=0',
+      'o=cc 1 1 IN IP[local_ip_type] [local_ip]',
+      's=-',
+      'c=IN IP[media_ip_type] [media_ip]',
+      't=0 0',
+      'm=audio [media_port] RTP/AVP 0',
+      'a=rtpmap:0 PCMU/8000',
+    ],
+    ' retrans="500"',
+  ),
+  '  <recv request="ACK" optional="true" crlf="true"/>',
+  '  <label id="1"/>',
+  '  <recv request="INFO" optional="true" next="2"/>',
+  '  <recv request="BYE" next="3"/>',
+  '  <label id="2"/>',
+  send(['SIP/2.0 200 OK', ...RESPONSE_HEAD, 'Content-Length: 0']),
+  '  <nop next="1"/>',
+  '  <label id="3"/>',
+  send(['SIP/2.0 200 OK', ...RESPONSE_HEAD, 'Content-Length: 0']),
+  '  <timewait milliseconds="4000"/>',
+  '</scenario>',
+  '',
+].join('\n');
+
+/** sipp as the contact center on its own ports: answers every INVITE (PCMU), 200 to INFO, echoes RTP, logs every message. */
 export async function startSippUas(dir: string): Promise<SippUas> {
   const sipPort = await freeUdpPort();
   let mediaPort = await freeUdpPort(true);
   while (mediaPort === sipPort || mediaPort + 2 === sipPort) mediaPort = await freeUdpPort(true);
-  const c = spawnLogged(dir, 'sipp', 'sipp', ['-sn', 'uas', '-i', '127.0.0.1', '-p', String(sipPort), '-mi', '127.0.0.1', '-mp', String(mediaPort), '-rtp_echo', '-nostdin', '-trace_msg', '-trace_err']);
+  const scenario = join(dir, 'contact-center.xml');
+  writeFileSync(scenario, CONTACT_CENTER_SCENARIO);
+  const c = spawnLogged(dir, 'sipp', 'sipp', ['-sf', scenario, '-i', '127.0.0.1', '-p', String(sipPort), '-mi', '127.0.0.1', '-mp', String(mediaPort), '-rtp_echo', '-nostdin', '-trace_msg', '-trace_err']);
   await until('sipp to bind its SIP port', () => udpBusy(sipPort), 10_000, () => (c.child.exitCode !== null ? `sipp exited ${c.child.exitCode}: ${text(join(dir, 'sipp.stdout')).slice(-2000)}` : undefined));
   return {
     ...c,
     sipPort,
     mediaPort,
     messagesFile: () => {
-      const f = readdirSync(dir).find((n) => /^uas_\d+_messages\.log$/.test(n));
+      const f = readdirSync(dir).find((n) => /^contact-center_\d+_messages\.log$/.test(n));
       return f ? join(dir, f) : undefined;
     },
   };

@@ -34,6 +34,8 @@ export interface LeakRunOptions {
 }
 
 export const DEVICE_ID = 'tw-leak-0001';
+/** No call or pay event for this long after the last caller was due: nothing more is coming. */
+const QUIET_MS = 30_000;
 export const TOPIC_ROOT = 'tonewall/v1';
 export const PAY_FIELDS = ['card-number', 'expiry', 'security-code'] as const;
 
@@ -79,9 +81,12 @@ function copyDb(stateDir: string, dir: string, tag: string): RunArtifacts['files
 export function writeScript(path: string, set: CanarySet, o: Pick<LeakRunOptions, 'staggerMs' | 'seed' | 'speechMs'>): void {
   const calls = set.canaries.map((c, i) => ({
     span: 1,
-    called: '100',
+    // Not 3 digits: a called number equal to a canary's code would read as a leak of it.
+    called: '5550100',
     callerNumber: `5550${String(1000 + i)}`,
     ringCadence: [400, 400],
+    // 24 s of ringing: a loaded machine may take a while to answer; the caller must not give up.
+    answerTimeoutRings: 30,
     atMs: 3000 + i * o.staggerMs,
     seed: o.seed + i,
     // No toneMs/gapMs: human timing. The agent hangs up; hangupAfterMs only ends a forgotten call.
@@ -136,7 +141,11 @@ export async function runLeakPayments(o: LeakRunOptions): Promise<RunArtifacts> 
         lastReport = Date.now();
         say(`  ${Math.round((Date.now() - startedMs) / 1000)} s: ${a.calls.size} calls answered, ${a.sessionsEnded.size} sessions ended`);
       }
-      return a.sessionsEnded.size >= o.payments || app?.child.exitCode !== null;
+      // Done: every payment ended; or nothing more can come (every answered call over, the last
+      // caller due, and no call or pay event for a while); or the appliance died.
+      const lastDueMs = startedMs + 3000 + o.payments * o.staggerMs;
+      const quiet = Date.now() > lastDueMs && Date.now() - a.lastEventMs > QUIET_MS && [...a.calls.values()].every((c) => c.callEnded);
+      return a.sessionsEnded.size >= o.payments || quiet || app?.child.exitCode !== null;
     }, o.sessionsTimeoutMs + 3000 + o.payments * o.staggerMs);
     if (!done) say(`  gave up waiting: ${a.sessionsEnded.size}/${o.payments} sessions ended`);
     await agent.settle();

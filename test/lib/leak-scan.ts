@@ -12,11 +12,12 @@
  *    - expiry alone and security code alone: only in the forms chance does not produce (JSON arrays,
  *      spaced, comma-spaced, UTF-16LE), bounded.
  * 2. Structured values, zero tolerance: every string (and key) of every JSON log record, MQTT payload
- *    and database row is searched for the expiry or the security code as a token of its own (not next
- *    to a letter, digit or `. : _ + -`, which excludes timestamps, addresses and identifiers).
- * 3. Chance baseline: bare digit tokens equal to a canary's expiry or code are counted in the text
- *    artifacts and compared with the same count for decoys that were never keyed; an excess over
- *    chance fails (`excessOverChance`).
+ *    and database row is searched for the expiry or the security code as a token of its own (between
+ *    whitespace, quotes, brackets, commas: `TOKEN_RE`), which excludes timestamps, addresses,
+ *    identifiers and protocol fields.
+ * 3. Chance baseline, per text artifact: digit tokens (rule 2's, plus after a colon: JSON numbers,
+ *    header values) equal to a canary's expiry or code are counted and compared with the same count
+ *    for decoys that were never keyed; an excess over chance fails (`excessOverChance`).
  */
 
 export type LeakField = 'pan' | 'expiry+cvv' | 'expiry' | 'cvv';
@@ -147,8 +148,15 @@ export class LeakScanner {
   }
 }
 
-/** Token boundary of rule 2: a value next to one of these is part of an identifier, time or address. */
-const TOKEN_RE = /(?<![0-9A-Za-z.:_+-])[0-9]+(?![0-9A-Za-z.:_+-])/g;
+/**
+ * Token of rule 2: a digit run standing alone, i.e. between the start or end of the string,
+ * whitespace, quotes, `, ; ( ) [ ] { } < > |`. A run next to anything else (a letter, `. : = / - _ +
+ * @ #`) is part of an identifier, time, address, key=value pair or protocol field ("cr=123/0",
+ * "07:22:31.120Z", "sip:100@…"): rule 3 counts those.
+ */
+const TOKEN_RE = /(?<=^|[\s"'`,;()[\]{}<>|])[0-9]+(?=$|[\s"'`,;()[\]{}<>|])/g;
+/** Token of rule 3: as rule 2, plus a run after `:` (JSON numbers, "Content-Length: 123"). */
+const CHANCE_TOKEN_RE = /(?<=^|[\s"'`,;:()[\]{}<>|])[0-9]+(?=$|[\s"'`,;()[\]{}<>|])/g;
 
 /** Rule 2 over the strings of structured records (JSON values and keys, database text columns). */
 export class ValueScanner {
@@ -210,15 +218,15 @@ export interface ChanceCount {
 }
 
 /**
- * Rule 3: bare digit tokens (maximal digit runs) equal to a short value of `canaries` and of
- * `decoys` (the same number of values, never keyed), counted over `text`.
+ * Rule 3: digit tokens equal to a short value of `canaries` and of `decoys` (the same number of
+ * values, never keyed), counted over `text` (one artifact).
  */
 export function countShortTokens(text: string, canaries: readonly CanaryValues[], decoys: readonly CanaryValues[]): ChanceCount {
   const kind = new Map<string, 'canary' | 'decoy'>();
   for (const c of canaries) for (const v of [c.expiry, c.cvv]) kind.set(v, 'canary');
   for (const c of decoys) for (const v of [c.expiry, c.cvv]) if (!kind.has(v)) kind.set(v, 'decoy');
   const count: ChanceCount = { canary: 0, decoy: 0 };
-  for (const m of text.matchAll(/[0-9]+/g)) {
+  for (const m of text.matchAll(CHANCE_TOKEN_RE)) {
     const k = kind.get(m[0]);
     if (k) count[k]++;
   }
