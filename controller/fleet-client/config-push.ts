@@ -1,8 +1,9 @@
 /**
  * `tonewall fleet config push`: publishes `config/desired` (QoS 1, retained) with the next version
  * and waits for the device's `config/reported` for that version (mqtt-fleet.md §7.2:
- * desired `{version, config}`, reported `{version, status: applied|rejected|pending_restart,
- * errors, effective}`; lower versions are ignored by the device).
+ * desired `{version, config}`, reported `{version, state: applied|rejected|pending_restart, errors,
+ * appliedAt, restartKeys?}`; versions at or below the applied one are ignored by the device, so a
+ * push that is not above it gets no answer and times out).
  *
  * The next version is one above the highest of the retained desired and reported versions (or the
  * one given). The reported subscription is made before the publish, so the answer cannot be missed.

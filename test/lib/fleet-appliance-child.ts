@@ -18,6 +18,8 @@ export interface ApplianceConfigInput {
   rtpPortMin: number;
   callIntervalMs: number;
   callDurationMs: number;
+  /** Simulated callers: demo calls (default) or none. */
+  script?: 'demo' | 'none';
 }
 
 /** Writes the config file for `tonewall run` and returns its path. */
@@ -25,7 +27,7 @@ export function writeApplianceConfig(dir: string, o: ApplianceConfigInput): stri
   const config: ConfigInput = {
     device: { id: o.deviceId, stateDir: o.stateDir },
     log: { level: 'warn', format: 'json' },
-    card: { sim: { enabled: true, transport: 'auto', script: 'demo', callIntervalMs: o.callIntervalMs, callDurationMs: o.callDurationMs } },
+    card: { sim: { enabled: true, transport: 'auto', script: o.script ?? 'demo', callIntervalMs: o.callIntervalMs, callDurationMs: o.callDurationMs } },
     sip: { bindPort: 0, rtpPortMin: o.rtpPortMin, rtpPortMax: o.rtpPortMin + 199, contactCenterUri: `sip:{called}@127.0.0.1:${o.demoSipPort}`, demoEndpoint: { enabled: true, bindPort: o.demoSipPort } },
     mqtt: { url: o.brokerUrl, embeddedBroker: { enabled: false }, reconnectMinMs: 100, reconnectMaxMs: 1000, willDelayS: 1, sessionExpiryS: 60 },
   };

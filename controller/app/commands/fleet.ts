@@ -174,7 +174,7 @@ function dispatch(sub: string | undefined, args: string[], values: Values): (cli
       return async (client) => {
         const r = await pushConfig(client, { root, dev: device, config, timeoutMs, ...(version !== undefined ? { version } : {}), ...(values.actor !== undefined ? { actor: values.actor } : {}) });
         console.log(JSON.stringify(r.reported));
-        return r.reported['status'] === 'rejected' ? 1 : 0;
+        return (r.reported['state'] ?? r.reported['status']) === 'rejected' ? 1 : 0;
       };
     }
     default:
