@@ -264,8 +264,11 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
     const sip = new SipUserAgent({ config: c.sip, log: this.log, clock: this.clock });
     this.sip = sip;
     sip.on('warning', (m) => this.log.warn(m));
-    // SIP → PSTN calls arrive with the outbound-calls work; until then they are refused clearly.
-    sip.on('incoming-call', (call) => call.reject(403, 'Calls toward the PSTN are not enabled'));
+    // SIP → PSTN: the call manager routes the INVITE by sip.routing to the PSTN dialer (docs/sip-calls.md).
+    sip.on('incoming-call', (call) => {
+      if (this.calls) this.calls.acceptSip(call);
+      else call.reject(503, 'Starting', { cause: 41, text: 'appliance starting' });
+    });
     await sip.start();
 
     const recorder = storeCallRecorder({ store, fleet: reporter, log: this.log.child('call') });
@@ -290,6 +293,7 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
       log: this.log.child('call'),
       contactCenterUri: c.sip.contactCenterUri,
       callIdHeader: c.sip.callIdHeader,
+      routing: c.sip.routing,
       now: () => this.clock.now(),
     });
     // Payments by SIP INFO on the call's dialog, and masked progress back the same way (docs/payments.md §3).
