@@ -149,7 +149,7 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
     const telemetry = new FleetTelemetry({ reporter, store, mqtt: c.mqtt, stateDir: this.stateDir, clock: this.clock, log: this.log, parts: () => this, ...(this.opts.native ? { native: this.opts.native } : {}) });
     this.telemetry = telemetry;
     reporter.enableRebirth(c.mqtt.rebirthJitterMaxS * 1000);
-    startConfigSync({ fileConfig, running: c, reporter, store, clock: this.clock, log: this.log, live: this.liveConfig(telemetry) });
+    startConfigSync({ fileConfig, running: c, reporter, store, clock: this.clock, log: this.log, live: this.liveConfig(telemetry, reporter) });
     reporter.start();
     telemetry.start();
 
@@ -354,8 +354,13 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
   }
 
   /** Configuration keys `config/desired` may change without a restart (DESIGN.md §6). */
-  private liveConfig(telemetry: FleetTelemetry): LiveConfigKey[] {
-    const live: LiveConfigKey[] = [{ prefix: 'mqtt.metricsIntervalS', apply: (n) => telemetry.metrics.setIntervalMs(n.mqtt.metricsIntervalS * 1000) }];
+  private liveConfig(telemetry: FleetTelemetry, reporter: FleetReporter): LiveConfigKey[] {
+    const timing = (n: Config) => telemetry.applyMqtt(n.mqtt);
+    const settings = (n: Config) => reporter.setLiveSettings({ callSnapshotExpiryS: n.mqtt.callSnapshotExpiryS, paySnapshotExpiryS: n.mqtt.paySnapshotExpiryS, rebirthJitterMaxMs: n.mqtt.rebirthJitterMaxS * 1000 });
+    const live: LiveConfigKey[] = [
+      ...['metricsIntervalS', 'healthIntervalS', 'healthSampleS', 'healthDebounceMs'].map((k) => ({ prefix: `mqtt.${k}`, apply: timing })),
+      ...['callSnapshotExpiryS', 'paySnapshotExpiryS', 'rebirthJitterMaxS'].map((k) => ({ prefix: `mqtt.${k}`, apply: settings })),
+    ];
     const root = this.opts.log as Partial<RootLogger>;
     if (typeof root.setLevel === 'function') {
       const setLevel = root.setLevel.bind(root);

@@ -266,7 +266,20 @@ export interface ConfigSyncWiring {
 
 /** `config/desired` → `config/reported`: subscribes, republishes the last report, handles each version. */
 export function startConfigSync(o: ConfigSyncWiring): ConfigSync {
-  const sync = new ConfigSync({ fileConfig: o.fileConfig, running: o.running, store: o.store.fleetConfig, validate: validateConfig, live: o.live, publish: (b) => o.reporter.setConfigReported(b), clock: o.clock, log: o.log });
+  const sync = new ConfigSync({
+    fileConfig: o.fileConfig,
+    running: o.running,
+    store: o.store.fleetConfig,
+    validate: validateConfig,
+    live: o.live,
+    publish: (b) => o.reporter.setConfigReported(b),
+    record: (type, data) => {
+      o.store.outbox.append('events/config', data, type);
+      o.reporter.kick();
+    },
+    clock: o.clock,
+    log: o.log,
+  });
   o.reporter.attachConfigDesired((payload) => {
     sync.handle(payload);
   });

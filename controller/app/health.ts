@@ -146,9 +146,11 @@ export class FleetTelemetry {
   private readonly lastState = new Map<string, string>();
   private lastFullMs = Number.NEGATIVE_INFINITY;
   private sipTrunks: SipTrunkSource | undefined;
+  private mqtt: MqttConfig;
 
   constructor(private readonly opts: FleetTelemetryOptions) {
     const { reporter, store, clock, mqtt } = opts;
+    this.mqtt = mqtt;
     this.certNotAfter = certNotAfterMs(mqtt.tls.cert);
     this.loopDelay = monitorEventLoopDelay({ resolution: 20 });
     this.alarms = new AlarmRaiser({ sink: reporter, outbox: store.outbox, clock, log: opts.log.child('alarms') });
@@ -177,7 +179,18 @@ export class FleetTelemetry {
     this.loopDelay.enable();
     this.health.start();
     this.metrics.start();
-    this.tickTimer = this.opts.clock.setInterval(() => this.tick(), this.opts.mqtt.healthSampleS * 1000);
+    this.tickTimer = this.opts.clock.setInterval(() => this.tick(), this.mqtt.healthSampleS * 1000);
+  }
+
+  /** Live timing from config/desired: metrics interval, health interval / sample / debounce. */
+  applyMqtt(m: MqttConfig): void {
+    this.mqtt = m;
+    this.metrics.setIntervalMs(m.metricsIntervalS * 1000);
+    this.health.setTiming({ intervalMs: m.healthIntervalS * 1000, sampleMs: m.healthSampleS * 1000, debounceMs: m.healthDebounceMs });
+    if (this.tickTimer) {
+      this.tickTimer.cancel();
+      this.tickTimer = this.opts.clock.setInterval(() => this.tick(), m.healthSampleS * 1000);
+    }
   }
 
   stop(): void {
@@ -195,7 +208,7 @@ export class FleetTelemetry {
   tick(): void {
     this.checkOutbox();
     const now = this.opts.clock.monotonicMs();
-    const full = now - this.lastFullMs >= this.opts.mqtt.healthIntervalS * 1000;
+    const full = now - this.lastFullMs >= this.mqtt.healthIntervalS * 1000;
     if (full) this.lastFullMs = now;
     this.publishSpans(full);
     this.publishPorts(full);

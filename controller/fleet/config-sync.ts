@@ -42,6 +42,8 @@ export interface ConfigSyncOptions {
   validate: ConfigValidator;
   live: readonly LiveConfigKey[];
   publish: (body: ConfigReportedBody) => void;
+  /** Leaves an `events/config` record (`config.applied`, `config.pending_restart`, `config.rejected`). */
+  record?: (type: string, data: JsonObject) => void;
   clock: Clock;
   log: Logger;
 }
@@ -126,7 +128,7 @@ export class ConfigSync {
       const v = isPlain(json) && Number.isSafeInteger(json['version']) && Number(json['version']) > 0 ? Number(json['version']) : 0;
       return this.reject(v, [`desired ${issuesLine(parsed.error, 20)}`]);
     }
-    const { version, config: overlay } = parsed.data;
+    const { version, config: overlay, actor } = parsed.data;
     const applied = this.appliedVersion;
     if (version <= applied) {
       this.log.debug('desired configuration ignored: not above the applied version', { version, applied });
@@ -161,6 +163,7 @@ export class ConfigSync {
     }
     this.log.info('desired configuration accepted', { version, state: report.state, changed: liveChanged.length, restartKeys: report.restartKeys?.length ?? 0 });
     this.opts.publish(report);
+    this.event(`config.${report.state}`, { version, ...(actor ? { actor } : {}), ...(report.restartKeys ? { restartKeys: report.restartKeys } : {}) });
     return report;
   }
 
@@ -173,6 +176,15 @@ export class ConfigSync {
       this.log.warn('config report not persisted', { err: errorMessage(err) });
     }
     this.opts.publish(report);
+    this.event('config.rejected', { version, errorCount: report.errors.length });
     return report;
+  }
+
+  private event(type: string, data: JsonObject): void {
+    try {
+      this.opts.record?.(type, data);
+    } catch (err) {
+      this.log.warn('config event not recorded', { type, err: errorMessage(err) });
+    }
   }
 }

@@ -143,7 +143,10 @@ export class HealthMonitor {
   private pokeTimer: TimerHandle | undefined;
   private readonly log: Logger;
 
-  constructor(private readonly opts: HealthMonitorOptions) {
+  private readonly opts: HealthMonitorOptions;
+
+  constructor(opts: HealthMonitorOptions) {
+    this.opts = { ...opts };
     this.log = opts.log.child('health');
   }
 
@@ -161,6 +164,17 @@ export class HealthMonitor {
   stop(): void {
     for (const t of [this.sampleTimer, this.heartbeatTimer, this.pokeTimer]) t?.cancel();
     this.sampleTimer = this.heartbeatTimer = this.pokeTimer = undefined;
+  }
+
+  /** New timing (config/desired): restarts the timers when running. */
+  setTiming(t: { intervalMs: number; sampleMs: number; debounceMs: number }): void {
+    const running = this.sampleTimer !== undefined;
+    this.opts.intervalMs = t.intervalMs;
+    this.opts.sampleMs = t.sampleMs;
+    this.opts.debounceMs = t.debounceMs;
+    if (!running) return;
+    this.stop();
+    this.start();
   }
 
   /** Something changed (a link, a span alarm): sample after the debounce. */

@@ -122,6 +122,9 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
   private rpcHandler: ((req: RpcInbound) => void) | undefined;
   private readonly routes: InboundRoutes;
   private rebirthTimer: TimerHandle | undefined;
+  private rebirthJitterMaxMs = 0;
+  /** Message expiry of call and payment snapshots (s); live from config/desired. */
+  private snapshotExpiry: { callS: number; payS: number };
 
   constructor(private readonly opts: FleetReporterOptions) {
     super();
@@ -130,6 +133,7 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
     this.env = new EnvelopeSource(opts.device.id, this.clock);
     this.boot = this.env.boot;
     this.protocolVersion = opts.protocolVersion ?? 5;
+    this.snapshotExpiry = { callS: opts.mqtt.callSnapshotExpiryS, payS: opts.mqtt.paySnapshotExpiryS };
     this.routes = new InboundRoutes(this.log, (filter) => this.emit('subscribed', { filter, conn: this.env.conn }));
     this.path = new PublishPath(this.env, (rel) => this.topic(rel), this.protocolVersion, this.log);
     this.retained = new RetainedState({ publish: (client, rel, body, expiryS) => this.publish(client, rel, body, expiryS !== undefined ? { messageExpiryS: expiryS } : {}), publishEmpty: (client, rel) => this.publishEmpty(client, rel) }, this.log);
@@ -197,6 +201,7 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
    * requests within one delay make one rebirth.
    */
   enableRebirth(jitterMaxMs: number): void {
+    this.rebirthJitterMaxMs = jitterMaxMs;
     const filter = `${this.opts.mqtt.topicRoot}/_fleet/rebirth`;
     const random = this.opts.random ?? Math.random;
     this.addRoute({
@@ -207,7 +212,7 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
         this.rebirthTimer = this.clock.setTimeout(() => {
           this.rebirthTimer = undefined;
           this.republish('fleet').catch((err: unknown) => this.log.warn('fleet rebirth failed', { err: errorMessage(err) }));
-        }, Math.floor(random() * Math.max(0, jitterMaxMs)));
+        }, Math.floor(random() * Math.max(0, this.rebirthJitterMaxMs)));
       },
     });
   }
@@ -231,6 +236,12 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
     if (!client) throw new TonewallError('EFLEET_OFFLINE', `reply to request "${body.reqId}" not sent: not connected`);
     const rel = `rpc/res/${responseTopic.slice(prefix.length)}` as const;
     await this.publish(client, rel, body, { messageExpiryS: expiryS, correlationData });
+  }
+
+  /** Live settings from config/desired: snapshot expiries (s) and the rebirth jitter bound (ms). */
+  setLiveSettings(s: { callSnapshotExpiryS: number; paySnapshotExpiryS: number; rebirthJitterMaxMs: number }): void {
+    this.snapshotExpiry = { callS: s.callSnapshotExpiryS, payS: s.paySnapshotExpiryS };
+    this.rebirthJitterMaxMs = s.rebirthJitterMaxMs;
   }
 
   /** Republishes status online, info and all retained state (rpc `rebirth`; `_fleet/rebirth` after its jitter). */
@@ -291,7 +302,7 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
     if (snapshot !== null && snapshot.callId !== callId) {
       throw new TonewallError('EFLEET_SNAPSHOT', `call snapshot for "${callId}" carries callId "${snapshot.callId}"`);
     }
-    this.setRetained(callTopic(callId), snapshot, this.opts.mqtt.callSnapshotExpiryS);
+    this.setRetained(callTopic(callId), snapshot, this.snapshotExpiry.callS);
   }
 
   /** Sets (or with null clears) the retained masked state of a payment session, `pay/{sessionId}`. */
@@ -299,7 +310,7 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
     if (snapshot !== null && snapshot.sessionId !== sessionId) {
       throw new TonewallError('EFLEET_SNAPSHOT', `payment snapshot for "${sessionId}" carries sessionId "${snapshot.sessionId}"`);
     }
-    this.setRetained(payTopic(sessionId), snapshot, this.opts.mqtt.paySnapshotExpiryS);
+    this.setRetained(payTopic(sessionId), snapshot, this.snapshotExpiry.payS);
   }
 
   /** Raises (retained while active) or with null clears an alarm, `alarms/{alarmId}`. */

@@ -35,13 +35,15 @@ function harness(fileConfig: Config = parseConfig({ mqtt: { password: 'file-secr
   const store = new MemoryFleetConfig();
   const reports: ConfigReportedBody[] = [];
   const levels: string[] = [];
+  const events: string[] = [];
   const sync = new ConfigSync({
     fileConfig, running: fileConfig, store, validate, clock: new ManualClock(1_767_000_000_000), log: nullLogger,
+    record: (type, data) => events.push(`${type}:${JSON.stringify(data)}`),
     live: [{ prefix: 'log.level', apply: (c) => levels.push(c.log.level) }],
     publish: (b) => reports.push(b),
   });
   const send = (v: unknown) => sync.handle(Buffer.from(JSON.stringify(v)));
-  return { store, reports, levels, sync, send, fileConfig };
+  return { store, reports, levels, events, sync, send, fileConfig };
 }
 
 describe('fleet config/desired → config/reported', () => {
@@ -56,6 +58,9 @@ describe('fleet config/desired → config/reported', () => {
     assert.deepEqual([r?.state, r?.version, r?.errors], ['applied', 3, []]);
     assert.deepEqual(h.levels, ['debug']);
     assert.deepEqual([h.store.rec.version, h.store.rec.overlay], [3, { log: { level: 'debug' } }]);
+    h.send({ version: 4, config: { sip: { ptimeMs: 30 } }, actor: 'ops:alice' });
+    h.send({ version: 5, config: { log: { level: 'loud' } } });
+    assert.deepEqual(h.events, ['config.applied:{"version":3}', 'config.pending_restart:{"version":4,"actor":"ops:alice","restartKeys":["sip.ptimeMs"]}', 'config.rejected:{"version":5,"errorCount":1}']);
   });
 
   it('versions at or below the applied one are ignored', () => {

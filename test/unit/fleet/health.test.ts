@@ -90,4 +90,17 @@ describe('fleet health', () => {
     m.stop();
     assert.equal(clock.pending, 0, 'stop clears every timer');
   });
+
+  it('monitor: new timing restarts the timers (heartbeat at the new interval)', () => {
+    const clock = new ManualClock(NOW);
+    let n = 0;
+    const m = new HealthMonitor({ source: {}, clock, log: nullLogger, publish: () => n++, intervalMs: 60_000, sampleMs: 1000, debounceMs: 0 });
+    m.start();
+    m.setTiming({ intervalMs: 10_000, sampleMs: 1000, debounceMs: 0 });
+    const after = n;
+    clock.advance(10_000);
+    assert.equal(n, after + 1);
+    m.stop();
+    assert.equal(clock.pending, 0);
+  });
 });
