@@ -5,8 +5,17 @@
  *     from an arm64 build; the arm64 native addon loads in the guest;
  *   - a call from the simulated PSTN (the host's simulated card on the guest's serial port) reaches
  *     sipp (UAS with RTP echo) and audio goes both ways (what the caller sent comes back);
+ *   - a payment on a live call: the agent's `pay.start` over MQTT RPC, the simulated caller keys a
+ *     test card, the guest masks the tones, captures the digits and pays the test processor on the
+ *     host (JWE over mutual TLS); `events/pay` reports approved with a clean masking record, the
+ *     secure LED (PL061 line 4) is lit meanwhile, and the digits are nowhere: MQTT, the guest's
+ *     journal, the audio that left the guest (SpanDSP's detector on sipp's echo);
+ *   - GPIO driven by tonewall under its own sandbox: the transfer relay (PL061 line 0) is energised
+ *     while healthy; QEMU's power button (line 3, wired as the tamper switch in this test's
+ *     config) raises and clears `alarms/tamper`;
  *   - SIGKILL of tonewall in the guest: systemd restarts it and the retained status recovers;
- *   - the card link stops: the daemon declares the link down (journal; there is no alarm API yet).
+ *   - the card link stops: `alarms/card-link` is raised, the relay drops to the lifeline path, and
+ *     the unfed watchdog gets the service restarted.
  * Timings printed: image build, boot to READY=1, call setup.
  *
  * Needs root (mmdebstrap, binfmt), the recipe's packages, mosquitto and sipp: missing ones fail
@@ -21,7 +30,13 @@ import { createLogger, jsonSink } from '../../hw/base/logger';
 import { runSimulator, type SimulatorHandle } from '../../hw/sim/run-simulator';
 import type { PstnCall } from '../../hw/sim/pstn-call';
 import { decode } from '../../controller/media/g711';
+import { systemClock } from '../../hw/base/clock';
+import { nullLogger } from '../../hw/base/logger';
+import { callRpc } from '../../controller/fleet/rpc';
+import { TestProcessor } from '../../controller/secure/test-processor';
+import { spandspDetect } from '../lib/dsp-peers';
 import { startMosquitto, type Mosquitto } from '../lib/mosquitto';
+import { makeTestPki, removePki, type TestPki } from '../lib/secure-certs';
 import { freeUdpPort, hasBinary, makeTempDir, stopChild } from '../lib/sip-peers';
 import { startSippForGuest, type GuestSipp } from './sipp-guest';
 import { QemuGuest } from './qemu-guest';
@@ -30,33 +45,14 @@ const REPO = resolve(__dirname, '../../..');
 const DEVICE = 'tw-qemu-0001';
 const TOOLS = ['qemu-system-aarch64', 'qemu-img', 'mmdebstrap', 'mke2fs', 'aarch64-linux-gnu-gcc', 'mosquitto', 'sipp'];
 
-/**
- * In the guest: our sysfs backend over onoff on the virt board's PL061 (gpiochip512): line 0 as an
- * output must read back what was written; line 3 (QEMU's power button) must show the pulse the
- * host makes with QMP system_powerdown.
- */
-const GPIO_PROBE_JS = `const { Gpio } = require('/opt/tonewall/node_modules/onoff');
-const { OnoffBackend } = require('/opt/tonewall/dist/hw/gpio/onoff-backend');
-const b = new OnoffBackend(Gpio, (n, e) => console.log('ERR', n, e.message));
-const out = b.open({ name: 'transfer-relay', line: 512, direction: 'out' });
-out.write(1); const r1 = out.read(); out.write(0); const r0 = out.read(); out.close();
-console.log('OUT', r1, r0);
-const btn = b.open({ name: 'button', line: 515, direction: 'in', edge: 'both' });
-btn.watch((v) => { console.log('EDGE', v); if (v === 0) { btn.close(); process.exit(0); } });
-console.log('WATCHING');
-setTimeout(() => { console.log('NO-EDGE'); process.exit(1); }, 90000);
-`;
-
-/** Runs the probe with the [Service] sandbox of tonewall.service: same user, groups, device and sysfs limits. */
-const GPIO_PROBE_SH = `set -eu
-args=()
-while IFS= read -r line; do args+=(-p "$line"); done < <(sed -n '/^\\[Service\\]/,/^\\[Install\\]/p' /etc/systemd/system/tonewall.service |
-  grep -E '^(User|Group|SupplementaryGroups|NoNewPrivileges|CapabilityBoundingSet|ProtectSystem|ProtectHome|PrivateTmp|DevicePolicy|DeviceAllow|ProtectKernelTunables|ReadWritePaths|ProtectKernelModules|ProtectKernelLogs|ProtectControlGroups|ProtectHostname|ProtectProc|ProcSubset|RestrictAddressFamilies|RestrictNamespaces|RestrictSUIDSGID|LockPersonality|SystemCallArchitectures|SystemCallFilter|UMask)=')
-exec systemd-run --quiet --wait --pipe --unit=tonewall-gpio-probe "\${args[@]}" /usr/bin/node /usr/local/lib/tonewall-test/gpio-probe.js
-`;
+/** The test card the simulated caller keys (test data: only in tests). */
+const CARD = '4111111111111111';
+const EXPIRY = '1230';
+const CVV = '737';
 
 interface Seen {
   topic: string;
+  raw: string;
   retain: boolean;
   body: Record<string, unknown> | null;
   atMs: number;
@@ -105,6 +101,8 @@ describe('QEMU: the arm64 appliance end to end', function () {
   let sim: SimulatorHandle | undefined;
   let guest: QemuGuest | undefined;
   let watcher: MqttClient | undefined;
+  let pki: TestPki | undefined;
+  let processor: TestProcessor | undefined;
   const seen: Seen[] = [];
   const root = `tonewall/v1/${DEVICE}/`;
   const hostHellos: number[] = [];
@@ -135,9 +133,18 @@ describe('QEMU: the arm64 appliance end to end', function () {
     sim = await runSimulator({ listen: `unix:${join(work, 'card.sock')}`, script: 'none', log: simLog });
     sim.card.on('host-hello', () => hostHellos.push(Date.now()));
 
+    // The payment processor on the host (the guest reaches it as 10.0.2.2): mutual TLS, JWE.
+    pki = makeTestPki(['10.0.2.2']);
+    processor = new TestProcessor({ tls: { cert: pki.server.cert, key: pki.server.key, clientCa: pki.ca }, alg: 'RSA-OAEP-256', clock: systemClock, logger: nullLogger, port: 0 });
+    const processorPort = await processor.start();
+
     // The application disk, with this run's configuration and a root autologin on the console.
     const extra = join(work, 'overlay-extra');
-    mkdirSync(join(extra, 'etc/tonewall'), { recursive: true });
+    mkdirSync(join(extra, 'etc/tonewall/processor'), { recursive: true });
+    // Throwaway test credentials, world-readable in this test image only.
+    for (const [name, text] of [['ca.crt', pki.ca], ['client.crt', pki.client.cert], ['client.key', pki.client.key], ['processor-jwe.pub', processor.publicKeyPem]] as const) {
+      writeFileSync(join(extra, 'etc/tonewall/processor', name), text, { mode: 0o644 });
+    }
     mkdirSync(join(extra, 'etc/systemd/system/serial-getty@ttyAMA0.service.d'), { recursive: true });
     const config = {
       device: { id: DEVICE, stateDir: '/var/lib/tonewall' },
@@ -145,11 +152,20 @@ describe('QEMU: the arm64 appliance end to end', function () {
       card: { transport: 'serial', path: '/dev/tonewall-card', sim: { enabled: false } },
       sip: { bindAddress: '10.0.2.15', bindPort: 5060, advertisedAddress: '10.0.2.15', contactCenterUri: `sip:{called}@10.0.2.2:${sipp.sipPort}`, demoEndpoint: { enabled: false } },
       mqtt: { url: `mqtt://10.0.2.2:${mosq.port}`, embeddedBroker: { enabled: false }, willDelayS: 2, sessionExpiryS: 10 },
+      payments: {
+        processor: {
+          kind: 'generic-jwe',
+          url: `https://10.0.2.2:${processorPort}/payments`,
+          publicKeyFile: '/etc/tonewall/processor/processor-jwe.pub',
+          caFile: '/etc/tonewall/processor/ca.crt',
+          certFile: '/etc/tonewall/processor/client.crt',
+          keyFile: '/etc/tonewall/processor/client.key',
+        },
+      },
+      // The virt machine's PL061 (gpiochip512 on 6.12): relay, LEDs, and QEMU's power button as the tamper switch.
+      gpio: { enabled: true, lines: { transferRelay: { line: 512 }, ledPower: { line: 513 }, ledTrunkAlarm: { line: 514 }, tamper: { line: 515 }, ledSecure: { line: 516 } } },
     };
     writeFileSync(join(extra, 'etc/tonewall/config.json'), JSON.stringify(config, null, 2));
-    mkdirSync(join(extra, 'usr/local/lib/tonewall-test'), { recursive: true });
-    writeFileSync(join(extra, 'usr/local/lib/tonewall-test/gpio-probe.js'), GPIO_PROBE_JS);
-    writeFileSync(join(extra, 'usr/local/lib/tonewall-test/gpio-probe.sh'), GPIO_PROBE_SH);
     writeFileSync(
       join(extra, 'etc/systemd/system/serial-getty@ttyAMA0.service.d/autologin.conf'),
       '[Service]\nExecStart=\nExecStart=-/sbin/agetty --autologin root --noclear --keep-baud 115200 %I $TERM\n',
@@ -160,6 +176,7 @@ describe('QEMU: the arm64 appliance end to end', function () {
 
     watcher = mqtt.connect(mosq.url, { protocolVersion: 5, clientId: `qemu-test-${process.pid}` });
     watcher.on('message', (topic, payload, packet) => {
+      const raw = payload.toString('utf8');
       let body: Record<string, unknown> | null = null;
       if (payload.length > 0) {
         try {
@@ -168,7 +185,7 @@ describe('QEMU: the arm64 appliance end to end', function () {
           body = { unparsed: payload.length };
         }
       }
-      seen.push({ topic, retain: packet.retain, body, atMs: Date.now() });
+      seen.push({ topic, raw, retain: packet.retain, body, atMs: Date.now() });
     });
     await new Promise<void>((res, rej) => watcher?.once('connect', () => watcher?.subscribe(`${root}#`, { qos: 1 }, (e) => (e ? rej(e) : res()))));
 
@@ -192,6 +209,8 @@ describe('QEMU: the arm64 appliance end to end', function () {
     await sim?.stop();
     if (sipp) await stopChild(sipp.child);
     await mosq?.dispose();
+    await processor?.stop();
+    removePki(pki);
     if (work) rmSync(work, { recursive: true, force: true });
     if (timings.length) process.stdout.write(`      timings: ${timings.map(([l, s]) => `${l} ${s.toFixed(1)} s`).join('; ')}\n`);
   });
@@ -215,6 +234,8 @@ describe('QEMU: the arm64 appliance end to end', function () {
     const info = await until('info', 120_000, () => latest('info'));
     const hw = info.body?.['hw'] as Record<string, unknown> | undefined;
     assert.equal(hw?.['model'], 'linux-arm64');
+    const native = (info.body?.['sw'] as Record<string, unknown> | undefined)?.['native'] as Record<string, unknown> | undefined;
+    assert.equal(native?.['loaded'], true, `info.sw.native: ${JSON.stringify(native)}`);
     const probe = await guest?.run(`cd /opt/tonewall && node -e "const r=require('./dist/firmware/native/loader').loadNativeAddon(); const b=Buffer.alloc(64,1); r.addon.wipe(b); console.log('ADDON', process.arch, r.path, b.every((x)=>x===0))"`, 120_000);
     assert.match(probe?.out ?? '', /ADDON arm64 \/opt\/tonewall\/firmware\/native\/lib\/binding\/napi-v8-linux-arm64\/tonewall_native\.node true/);
   });
@@ -242,6 +263,84 @@ describe('QEMU: the arm64 appliance end to end', function () {
     assert.ok(containsAudio(heard, piece), `the caller's audio did not come back through the guest and sipp's echo (heard ${heard.length} bytes)`);
   });
 
+  it('a payment on a live call: masked in the guest, paid over mutual TLS, reported over MQTT, digits nowhere', async () => {
+    const card = sim?.card;
+    assert.ok(card && watcher);
+    const t0 = Date.now();
+    const call: PstnCall = card.placeCall({
+      port: 1,
+      callerNumber: '5551230002',
+      ringCadence: 'us',
+      answerTimeoutRings: 8,
+      // Speech first: the agent starts the payment meanwhile; then the caller keys the card.
+      // Deliberate keying (200 ms tones, 400 ms gaps): an emulated guest on a busy machine loses
+      // bursts of card audio, and a human-speed 60 ms tone can fall into one.
+      audio: [{ speech: 15_000 }, { keys: CARD, toneMs: 200, gapMs: 400 }, { silence: 600 }, { keys: EXPIRY, toneMs: 200, gapMs: 400 }, { silence: 600 }, { keys: CVV, toneMs: 200, gapMs: 400 }, { speech: 8_000 }],
+      hangup: 'caller',
+      seed: 11,
+    });
+    const answered = await until('events/call call.answered for the payment call', 180_000, () =>
+      seen.find((m) => m.atMs >= t0 && m.topic === `${root}events/call` && m.body?.['type'] === 'call.answered'),
+    ).catch(async (err: Error) => {
+      throw new Error(`${err.message}; sipp:\n${sipp?.output() ?? ''}\nguest journal:\n${await journal(80)}`);
+    });
+    const callId = String((answered.body?.['data'] as Record<string, unknown>)['callId']);
+    const reply = await callRpc(watcher, {
+      root: 'tonewall/v1',
+      dev: DEVICE,
+      method: 'pay.start',
+      requester: 'qemu-agent',
+      timeoutMs: 30_000,
+      params: { requestId: `qemu-pay-${t0}`, callId, fields: ['card-number', 'expiry', 'security-code'], amountMinor: 1250, currency: 'EUR', reference: 'qemu' },
+    });
+    assert.equal(reply.status, 'ok', JSON.stringify(reply));
+    const secureLed = await until('the secure LED (PL061 line 4) lit while the session runs', 60_000, async () => ((await guest?.run('cat /sys/class/gpio/gpio516/value'))?.out.trim().endsWith('1') ? true : undefined));
+    assert.equal(secureLed, true);
+    const ended = await until('events/pay pay.ended', 240_000, () => seen.find((m) => m.atMs >= t0 && m.topic === `${root}events/pay` && m.body?.['type'] === 'pay.ended'));
+    timed('payment (call answered to pay.ended, under TCG)', Number(answered.atMs), 0);
+    const data = ended.body?.['data'] as Record<string, unknown>;
+    assert.equal(data['state'], 'approved', JSON.stringify(data));
+    const masking = (data['result'] as Record<string, unknown>)['masking'] as { maskedTones: number; faulted: boolean; secondCheck: { ran: boolean; digitsFound: number } };
+    assert.ok(masking.maskedTones >= CARD.length + EXPIRY.length + CVV.length, `masked ${masking.maskedTones} tones`);
+    assert.equal(masking.faulted, false);
+    assert.equal(masking.secondCheck.ran, true);
+    assert.equal(masking.secondCheck.digitsFound, 0);
+    assert.equal(processor?.counters.approved, 1);
+    await new Promise<void>((res) => (call.state === 'ended' ? res() : card.on('call-ended', (c) => c === call && res())));
+
+    // The digits are nowhere: MQTT (topics and payloads), the guest's journal, the audio that left.
+    const forms = [CARD, CARD.split('').join(' '), CARD.slice(-8)];
+    for (const m of seen) for (const f of forms) assert.ok(!m.topic.includes(f) && !m.raw.includes(f), `card digits on MQTT topic ${m.topic}`);
+    const inJournal = await guest?.run(`journalctl --no-pager -o cat | grep -c -e '${CARD}' -e '${CARD.slice(0, 8)}' || true`);
+    assert.equal(inJournal?.out.trim().split('\n').pop(), '0', 'card digits in the guest journal');
+    const heard = call.heard();
+    const sent = call.sent();
+    process.stdout.write(`      [audio] caller sent ${(sent.length / 8000).toFixed(1)} s, heard ${(heard.length / 8000).toFixed(1)} s of sipp's echo (TCG drops some)\n`);
+    assert.ok(heard.length > 8000 * 5, `the caller heard only ${heard.length} bytes of sipp's echo`);
+    // Positive control: the same detector finds the keyed digits in what the caller sent.
+    const keyed = spandspDetect(decode('ulaw', sent)).map((d) => d.digit).join('');
+    assert.ok(keyed.includes(CVV), 'SpanDSP must find the keyed digits in the caller\'s own audio');
+    const digits = spandspDetect(decode('ulaw', heard));
+    assert.deepEqual(digits.map((d) => d.digit), [], "SpanDSP found DTMF in what left the guest (sipp's echo)");
+  });
+
+  it('GPIO driven by tonewall under its sandbox: the relay is energised while healthy; the power-button line raises and clears alarms/tamper', async () => {
+    const relay = await until('the transfer relay (PL061 line 0) energised', 120_000, async () => ((await guest?.run('cat /sys/class/gpio/gpio512/value'))?.out.trim().endsWith('1') ? true : undefined));
+    assert.equal(relay, true);
+    const t0 = Date.now();
+    // QMP's power button is a 100 ms pulse; a guest slowed down by emulation can read the line
+    // after the pulse is over, so the press is repeated (up to 4 times) until the alarm shows.
+    const tamperRaised = () => seen.find((m) => m.atMs >= t0 && m.topic === `${root}alarms/tamper` && m.body !== null);
+    for (let press = 0; press < 4 && !tamperRaised(); press++) {
+      await guest?.qmp('system_powerdown');
+      await until('alarms/tamper raised', 15_000, tamperRaised).catch(() => undefined);
+    }
+    const raised = await until('alarms/tamper raised', 15_000, tamperRaised);
+    assert.equal(raised.body?.['severity'], 'critical');
+    await until('alarms/tamper cleared (empty retained payload)', 60_000, () => seen.find((m) => m.atMs >= raised.atMs && m.topic === `${root}alarms/tamper` && m.body === null));
+    assert.ok(guest?.running, 'the power button must not power the guest off (gpio-keys unbound by tonewall-qemu-board.service)');
+  });
+
   it('SIGKILL of tonewall: systemd restarts it and the retained status comes back online', async () => {
     const before = await show('MainPID,NRestarts');
     const conn = Number(latest('status')?.body?.['conn'] ?? 0);
@@ -260,13 +359,14 @@ describe('QEMU: the arm64 appliance end to end', function () {
     await until('the restarted daemon to say hello to the card again', 120_000, () => (hostHellos.length > hellos ? true : undefined));
   });
 
-  it('the card link stops: the daemon declares the link down', async () => {
-    const count = async (): Promise<number> => Number((await guest?.run('journalctl -u tonewall --no-pager -o cat | grep -c "card link down"'))?.out.trim().split('\n').pop());
-    const before = await count();
+  it('the card link stops: alarms/card-link is raised and the relay drops to the lifeline path', async () => {
+    const t0 = Date.now();
     await sim?.stop();
     sim = undefined;
-    const down = await until('a new "card link down" in the journal', 120_000, async () => ((await count()) > before ? true : undefined));
-    assert.equal(down, true);
+    const alarm = await until('alarms/card-link raised', 120_000, () => seen.find((m) => m.atMs >= t0 && m.topic === `${root}alarms/card-link` && m.body !== null));
+    assert.equal(alarm.body?.['severity'], 'major');
+    const released = await until('the transfer relay released (watchdog checks failing)', 120_000, async () => ((await guest?.run('cat /sys/class/gpio/gpio512/value'))?.out.trim().endsWith('0') ? true : undefined));
+    assert.equal(released, true);
   });
 
   it('with the card link down the watchdog is not fed: systemd restarts tonewall within WatchdogSec', async () => {
@@ -280,25 +380,5 @@ describe('QEMU: the arm64 appliance end to end', function () {
     assert.ok(Number(after['NRestarts']) > Number(before['NRestarts']));
     const log = await guest?.run('journalctl --no-pager -o cat -u tonewall.service | grep -ci "watchdog timeout"');
     assert.ok(Number(log?.out.trim().split('\n').pop()) > 0, 'systemd logged no watchdog timeout');
-  });
-
-  it('GPIO under the service sandbox: a PL061 output reads back, the QMP power button edge reaches the input', async () => {
-    await guest?.run('(bash /usr/local/lib/tonewall-test/gpio-probe.sh > /run/gpio-probe.out 2>&1; echo "RC=$?" >> /run/gpio-probe.out) < /dev/null & true');
-    const watching = await until('the probe to watch the button line', 120_000, async () => {
-      const r = await guest?.run('cat /run/gpio-probe.out');
-      if (r?.out.includes('RC=')) {
-        const diag = await guest?.run('systemctl status --no-pager tonewall-qemu-board.service | cat; systemd-detect-virt; ls -la /sys/bus/platform/drivers/gpio-keys/; cat /sys/kernel/debug/gpio 2>/dev/null | head -20');
-        throw new Error(`GPIO probe ended early:\n${r.out}\n--- diagnostics\n${diag?.out ?? ''}`);
-      }
-      return r?.out.includes('WATCHING') ? r.out : undefined;
-    });
-    assert.match(watching, /OUT 1 0/);
-    await guest?.qmp('system_powerdown');
-    const done = await until('the probe to see the edge', 60_000, async () => {
-      const r = await guest?.run('cat /run/gpio-probe.out');
-      return r?.out.includes('RC=') ? r.out : undefined;
-    });
-    assert.match(done, /EDGE 1[\s\S]*EDGE 0[\s\S]*RC=0/);
-    assert.ok(guest?.running, 'the power button must not power the guest off (gpio-keys unbound by tonewall-qemu-board.service)');
   });
 });

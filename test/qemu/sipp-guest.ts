@@ -18,7 +18,7 @@ export interface GuestSipp {
 export async function startSippForGuest(scenario: string, sipPort: number, dir: string): Promise<GuestSipp> {
   let mediaPort = await freeUdpPort(true);
   while (mediaPort === sipPort || mediaPort + 2 > 65535) mediaPort = await freeUdpPort(true);
-  const args = ['-sf', scenario, '-i', '127.0.0.1', '-p', String(sipPort), '-mi', '127.0.0.1', '-mp', String(mediaPort), '-m', '1', '-nostdin', '-rtp_echo', '-trace_err', '-trace_msg'];
+  const args = ['-sf', scenario, '-i', '127.0.0.1', '-p', String(sipPort), '-mi', '127.0.0.1', '-mp', String(mediaPort), '-m', '10', '-nostdin', '-rtp_echo', '-trace_err', '-trace_msg'];
   const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
