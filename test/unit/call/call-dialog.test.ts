@@ -7,7 +7,7 @@ import { CallManager } from '../../../controller/call/call-manager';
 import type { CallEventType, CallRecord } from '../../../controller/call/call';
 import type { InfoRequest, MediaLeg } from '../../../controller/call/ports';
 import type { PstnTrunkEvents } from '../../../controller/pstn/types';
-import { FakeCard, FakeLeg, FakeMedia, FakePstnCall } from './fakes';
+import { FakeCard, FakeLeg, FakeMedia, FakePstnCall } from '../../lib/call-fakes';
 
 const tick = () => new Promise((r) => setImmediate(r));
 

@@ -7,7 +7,7 @@ import type { CallEventType, CallRecord } from '../../../controller/call/call';
 import type { InviteRequest } from '../../../controller/call/ports';
 import { q850ToSipStatus, reasonHeader, sipStatusToQ850 } from '../../../controller/call/cause-map';
 import type { PstnTrunkEvents } from '../../../controller/pstn/types';
-import { FakeCard, FakeLeg, FakeMedia, FakePstnCall } from './fakes';
+import { FakeCard, FakeLeg, FakeMedia, FakePstnCall } from '../../lib/call-fakes';
 
 async function setup() {
   const card = new FakeCard();

@@ -6,7 +6,7 @@ import { CallManager } from '../../../controller/call/call-manager';
 import type { CallEventType, CallRecord } from '../../../controller/call/call';
 import type { RoutingRule } from '../../../controller/call/number-routing';
 import type { PstnTrunkEvents } from '../../../controller/pstn/types';
-import { FakeCard, FakeDialer, FakeInboundLeg, FakeMedia, FakeLeg } from './fakes';
+import { FakeCard, FakeDialer, FakeInboundLeg, FakeMedia, FakeLeg } from '../../lib/call-fakes';
 
 const tick = () => new Promise((r) => setImmediate(r));
 

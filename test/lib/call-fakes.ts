@@ -2,10 +2,10 @@
  * Strict fakes of the call manager's ports (controller/call/ports.ts) and the PSTN side, shared by
  * the call unit tests. They record what they were asked to do.
  */
-import { TypedEmitter } from '../../../hw/base/typed-emitter';
-import type { CardEvents } from '../../../hw/card/types';
-import type { InfoReply, LegInfo, MediaLeg, ReleaseReason, SipInboundLeg, SipInboundLegEvents, SipLeg, SipLegEvents } from '../../../controller/call/ports';
-import type { OutboundCallRequest, PstnCall, PstnCallEvents, PstnCallInfo, PstnDialer, PstnRelease } from '../../../controller/pstn/types';
+import { TypedEmitter } from '../../hw/base/typed-emitter';
+import type { CardEvents } from '../../hw/card/types';
+import type { InfoReply, LegInfo, MediaLeg, ReleaseReason, SipInboundLeg, SipInboundLegEvents, SipLeg, SipLegEvents } from '../../controller/call/ports';
+import type { OutboundCallRequest, PstnCall, PstnCallEvents, PstnCallInfo, PstnDialer, PstnRelease } from '../../controller/pstn/types';
 
 export class FakePstnCall extends TypedEmitter<PstnCallEvents> implements PstnCall {
   state = 'offered';
