@@ -133,8 +133,8 @@ export const sipRoutingRuleSchema = z
     /** Leading digits removed, then `prepend` put in front. */
     strip: z.number().int().min(0).max(32).default(0),
     prepend: z.string().regex(/^[0-9*#+]*$/, 'expected digits, *, # or +').default(''),
-    /** PSTN trunk for the call (`port/N`, `span/N`); absent: the trunk picks a free channel. */
-    trunk: z.string().regex(/^(port|span)\/[0-9]+$/, 'expected port/N or span/N').optional(),
+    /** PSTN trunk for the call (`port/N` FXO, `span/N` PRI, `cas/N` CAS); absent: the first trunk with a free channel. */
+    trunk: z.string().regex(/^(port|span|cas)\/[0-9]+$/, 'expected port/N, span/N or cas/N').optional(),
   })
   .strict();
 
