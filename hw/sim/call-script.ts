@@ -70,6 +70,16 @@ export const callScriptSchema = z
     atMs: z.number().int().min(0).default(0),
     /** Seed of the caller's randomness (speech, key timing); omitted: derived from the port and start time. */
     seed: z.number().int().optional(),
+    /**
+     * Analog card, port configured for caller ID in the audio (port-config in-audio): the FSK standard
+     * (Bell 202 for North America, V.23 for ETSI countries) and message format the exchange sends.
+     */
+    callerIdFsk: z.enum(['bell202', 'v23']).default('bell202'),
+    callerIdFormat: z.enum(['sdmf', 'mdmf']).default('mdmf'),
+    /** 'after-first-ring' (Telcordia GR-30, between the first and second ring) or 'before-first-ring' (ETSI EN 300 659-1 §6.1). */
+    callerIdTiming: z.enum(['after-first-ring', 'before-first-ring']).default('after-first-ring'),
+    /** Date and time in the caller ID message, MMDDHHMM. */
+    callerIdDateTime: z.string().regex(/^(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])([01][0-9]|2[0-3])[0-5][0-9]$/, 'expected MMDDHHMM').default('01010000'),
   })
   .strict();
 

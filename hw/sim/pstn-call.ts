@@ -22,6 +22,7 @@ import { TonewallError } from '../base/errors';
 import type { LineEvent } from '../card/types';
 import { cadenceMs, type AudioItem, type CallScript } from './call-script';
 import { CallerAudio, type KeypressTiming } from './caller-audio';
+import { callerIdAudio } from './caller-id-fsk';
 import type { SeededRandom } from './seeded-random';
 
 export const SAMPLES_PER_TICK = 80;
@@ -68,6 +69,11 @@ export interface PstnCallOptions {
   callee?: CalleeScript;
   /** Outbound: the dialled number. */
   dialled?: string;
+  /**
+   * Inbound: send caller ID as FSK in the audio (the port is configured for in-audio caller ID)
+   * instead of a card-decoded caller-id event only. The pcm of a ringing call then carries the burst.
+   */
+  callerIdInAudio?: boolean;
   /** Outbound: how long the host's dialling lasts, ms; the exchange is silent until then and the callee's answerAfterMs counts from its end. */
   dialMs?: number;
   supervision: DisconnectSupervision;
@@ -103,6 +109,9 @@ export class PstnCall {
   /** Events raised outside a tick's event list (the outward answer), sent with the next tick. */
   private readonly pendingEvents: LineEvent[] = [];
   readonly timeline: TimelineEntry[] = [];
+  /** In-audio caller ID: the FSK burst and the sample it starts at; rings start after it when it goes first. */
+  private readonly cid: { audio: Int16Array; atSample: number } | undefined;
+  private readonly ringOffsetSamples: number;
   answeredAtSample: number | undefined;
   endedAtSample: number | undefined;
   endReason: CallEndReason | undefined;
@@ -113,6 +122,26 @@ export class PstnCall {
     this.cadenceSamples = opts.script ? cadenceMs(opts.script.ringCadence).map((ms) => ms * 8) : [16000, 32000];
     this.cycleSamples = this.cadenceSamples.reduce((a, b) => a + b, 0);
     const items = opts.direction === 'inbound' ? (opts.script?.audio ?? []) : (opts.callee ?? DEFAULT_CALLEE).audio;
+    const script = opts.script;
+    if (opts.callerIdInAudio && script && (script.callerNumber || script.callerName)) {
+      const audio = callerIdAudio(
+        { format: script.callerIdFormat, dateTime: script.callerIdDateTime, number: script.callerNumber.replace(/^\+/, '') || 'O', ...(script.callerName ? { name: script.callerName } : {}) },
+        script.callerIdFsk,
+      );
+      if (script.callerIdTiming === 'before-first-ring') {
+        // ETSI EN 300 659-1 §6.1: data ≥ 100 ms after the alert, first ring ≥ 500 ms after the data.
+        this.cid = { audio, atSample: 800 };
+        this.ringOffsetSamples = 800 + audio.length + 4000;
+      } else {
+        const lastOff = this.cadenceSamples[this.cadenceSamples.length - 1] as number;
+        // Telcordia GR-30: ≥ 500 ms after the end of the first ring, inside its silent interval.
+        this.cid = { audio, atSample: this.cycleSamples - lastOff + Math.min(4000, Math.floor(lastOff / 4)) };
+        this.ringOffsetSamples = 0;
+      }
+    } else {
+      this.cid = undefined;
+      this.ringOffsetSamples = 0;
+    }
     this.audio = new CallerAudio({ items, rng: opts.rng, loadWav: opts.loadWav });
   }
 
@@ -156,6 +185,7 @@ export class PstnCall {
     switch (this.stateValue) {
       case 'ringing':
         this.tickRinging(events);
+        pcm = this.tickCallerId();
         break;
       case 'ringback':
         pcm = this.tickRingback();
@@ -198,10 +228,24 @@ export class PstnCall {
     if (this.stateValue !== 'ended') this.end('reset');
   }
 
+  /** The part of the in-audio caller ID burst in this tick, or undefined outside it. */
+  private tickCallerId(): Uint8Array | undefined {
+    const cid = this.cid;
+    if (!cid || this.sampleIndex + SAMPLES_PER_TICK <= cid.atSample || this.sampleIndex >= cid.atSample + cid.audio.length) return undefined;
+    this.block.fill(0);
+    for (let i = 0; i < SAMPLES_PER_TICK; i++) {
+      const k = this.sampleIndex + i - cid.atSample;
+      if (k >= 0 && k < cid.audio.length) this.block[i] = cid.audio[k] as number;
+    }
+    return encode(this.opts.law, this.block);
+  }
+
   private tickRinging(events: LineEvent[]): void {
     const script = this.opts.script as CallScript;
-    const start = this.sampleIndex;
-    const end = start + SAMPLES_PER_TICK;
+    const offset = this.ringOffsetSamples;
+    if (this.sampleIndex + SAMPLES_PER_TICK <= offset) return;
+    const start = Math.max(0, this.sampleIndex - offset);
+    const end = this.sampleIndex + SAMPLES_PER_TICK - offset;
     if (start >= script.answerTimeoutRings * this.cycleSamples) {
       if (this.ringOn) this.emit(events, { kind: 'ring-off', port: this.port });
       this.ringOn = false;
@@ -213,7 +257,7 @@ export class PstnCall {
     for (let i = 0; at < end; i = (i + 1) % this.cadenceSamples.length) {
       if (at >= start) {
         const on = i % 2 === 0;
-        if (on !== this.ringOn) this.emit(events, { kind: on ? 'ring-on' : 'ring-off', port: this.port }, at);
+        if (on !== this.ringOn) this.emit(events, { kind: on ? 'ring-on' : 'ring-off', port: this.port }, at + offset);
         this.ringOn = on;
       }
       at += this.cadenceSamples[i] as number;
@@ -221,7 +265,7 @@ export class PstnCall {
     const lastOff = this.cadenceSamples[this.cadenceSamples.length - 1] as number;
     const callerIdAt = this.cycleSamples - lastOff + Math.min(4000, Math.floor(lastOff / 2));
     if (callerIdAt >= start && callerIdAt < end && (script.callerNumber || script.callerName)) {
-      this.emit(events, { kind: 'caller-id', port: this.port, number: script.callerNumber, name: script.callerName }, callerIdAt);
+      this.emit(events, { kind: 'caller-id', port: this.port, number: script.callerNumber, name: script.callerName }, callerIdAt + offset);
     }
   }
 

@@ -326,11 +326,8 @@ export class SimCard extends TypedEmitter<SimCardEvents> {
     keepalive: () => undefined,
     'hook-command': (m) => this.onHookCommand(m.requestId, m.command),
     'port-config': (m) => {
-      if (m.callerIdMode === 'in-audio') {
-        this.result(m.requestId, 'unsupported', 'caller ID in audio (FSK) is not simulated');
-        return;
-      }
-      const found = this.ports.setCallerIdEvents(m.port, m.callerIdMode === 'card-decoded');
+      // in-audio: the exchange's FSK burst travels in the ringing line's PCM (pstn-call.ts); none: neither.
+      const found = this.ports.setCallerIdMode(m.port, m.callerIdMode);
       this.result(m.requestId, found ? 'ok' : 'bad-port', found ? '' : `port ${m.port} not in 1..${this.ports.infos.length}`);
     },
     'span-config': (m) => {

@@ -12,7 +12,7 @@
 import { addTones } from '../../controller/dsp/tone-generator';
 import { encode, type CompandingLaw } from '../../controller/media/g711';
 import type { HookCommand, LineEvent, PortInfo } from '../card/types';
-import type { CommandStatus, PcmChunk } from '../link/messages';
+import type { CallerIdMode, CommandStatus, PcmChunk } from '../link/messages';
 import type { CallScript } from './call-script';
 import { PlayoutBuffer } from './playout-buffer';
 import { calleeFor, PstnCall, SAMPLES_PER_TICK, type CalleeScript, type DisconnectSupervision, type PstnCallState } from './pstn-call';
@@ -44,8 +44,8 @@ interface PortState {
   info: PortInfo;
   offHook: boolean;
   call: PstnCall | undefined;
-  /** Whether the card decodes caller ID into caller-id events (port-config). */
-  callerIdEvents: boolean;
+  /** How caller ID reaches the host (port-config): card-decoded events, FSK in the audio, or not at all. */
+  callerIdMode: CallerIdMode;
   toneSample: number;
   playout: PlayoutBuffer;
 }
@@ -83,7 +83,7 @@ export class SimPorts {
       info: { port: i + 1, kind: 'fxo' as const, channel: i + 1 },
       offHook: false,
       call: undefined,
-      callerIdEvents: true,
+      callerIdMode: 'card-decoded',
       toneSample: 0,
       playout: new PlayoutBuffer(PLAYOUT_MAX_BYTES),
     }));
@@ -115,6 +115,7 @@ export class SimPorts {
       port: script.port,
       direction: 'inbound',
       script,
+      callerIdInAudio: p.callerIdMode === 'in-audio',
       supervision: this.supervisionOf(script.port),
       law: this.opts.law,
       rng: new SeededRandom(script.seed ?? this.opts.seed + 7919 * this.nextCallId),
@@ -125,10 +126,10 @@ export class SimPorts {
     return p.call;
   }
 
-  setCallerIdEvents(port: number, enabled: boolean): boolean {
+  setCallerIdMode(port: number, mode: CallerIdMode): boolean {
     const p = this.ports[port - 1];
     if (!p) return false;
-    p.callerIdEvents = enabled;
+    p.callerIdMode = mode;
     return true;
   }
 
@@ -192,8 +193,9 @@ export class SimPorts {
           if (played) p.call.hostPcm(played);
         } else p.playout.clear();
         const r = p.call.tick();
-        for (const e of r.events) if (e.kind !== 'caller-id' || p.callerIdEvents) events.push(e);
-        if (r.pcm && p.offHook) chunks.push({ channel: p.info.channel, data: Buffer.from(r.pcm) });
+        for (const e of r.events) if (e.kind !== 'caller-id' || p.callerIdMode === 'card-decoded') events.push(e);
+        // On-hook, a line carries audio only for in-audio caller ID while it rings.
+        if (r.pcm && (p.offHook || p.call.state === 'ringing')) chunks.push({ channel: p.info.channel, data: Buffer.from(r.pcm) });
         if (p.call.state === 'ended') {
           p.call = undefined;
           p.playout.clear();
@@ -222,7 +224,7 @@ export class SimPorts {
   reset(): void {
     for (const p of this.ports) {
       p.offHook = false;
-      p.callerIdEvents = true;
+      p.callerIdMode = 'card-decoded';
       if (p.call) this.endCall(p, () => p.call?.reset());
     }
   }

@@ -39,6 +39,9 @@ import type { HookCommand, LineEvent } from '../../../hw/card/types';
 import { CallProgressDetector, type CadenceKind } from '../../dsp/call-progress-detector';
 import type { OutboundCallRequest, PstnCall, PstnCallEvents, PstnCallInfo, PstnRelease } from '../types';
 import { DialToneDetector } from './dial-tone-detector';
+import { CallerIdReceiver } from '../../dsp/caller-id-receiver';
+import type { CallerId } from '../../dsp/caller-id-message';
+import type { FskStandard } from '../../dsp/fsk-demodulator';
 
 export type FxoState = 'idle' | 'ringing' | 'offered' | 'answering' | 'connected' | 'releasing' | 'seizing' | 'dialing' | 'outgoing';
 
@@ -80,7 +83,15 @@ export interface FxoLineOptions {
   blindDialDelayMs?: number;
   /** Reversal supervision: no answer within this long → release 19, ms (default 60000). */
   noAnswerTimeoutMs?: number;
+  /**
+   * Caller ID in the line's audio (needs `hearsAudio`): the FSK standard of the exchange (Bell 202
+   * or V.23); DTMF caller ID is listened for too. Omitted: only card-decoded caller-id events.
+   */
+  callerIdFsk?: FskStandard;
 }
+
+/** Caller ID decoded before the first ring (ETSI) is kept this long waiting for the ring, ms. */
+const PENDING_CALLER_ID_MS = 8000;
 
 /** The PstnCall handed to the call manager: a view onto the line for one call. */
 class FxoCall extends TypedEmitter<PstnCallEvents> implements PstnCall {
@@ -117,7 +128,20 @@ export class FxoLine {
   private dialTone: DialToneDetector | undefined;
   private cadence: CallProgressDetector | undefined;
 
-  constructor(private readonly opts: FxoLineOptions) {}
+  private readonly callerIdRx: CallerIdReceiver | undefined;
+  /** Caller ID heard while idle (ETSI: before the first ring), with when it was heard. */
+  private pendingCallerId: { number: string; name: string; atMs: number } | undefined;
+
+  constructor(private readonly opts: FxoLineOptions) {
+    if (opts.hearsAudio && opts.callerIdFsk) {
+      this.callerIdRx = new CallerIdReceiver({ fsk: opts.callerIdFsk, onCallerId: (id) => this.onAudioCallerId(id) });
+    }
+  }
+
+  /** Caller ID messages from the audio that failed their checks (bad checksum, framing). */
+  get callerIdErrors(): number {
+    return this.callerIdRx?.errors ?? 0;
+  }
 
   get isIdle(): boolean {
     return this.stateValue === 'idle';
@@ -208,7 +232,10 @@ export class FxoLine {
 
   /** Linear audio heard on the line (8 kHz), for dial tone and busy/reorder detection on outward calls. */
   audio(samples: Int16Array): void {
-    if (!this.outward) return;
+    if (!this.outward) {
+      if (this.stateValue === 'idle' || this.stateValue === 'ringing') this.callerIdRx?.process(samples);
+      return;
+    }
     if (this.stateValue === 'seizing') {
       if (this.dialTone?.process(samples)) this.startDialing();
     } else if (this.stateValue === 'dialing' || this.stateValue === 'outgoing' || this.stateValue === 'connected') {
@@ -290,12 +317,36 @@ export class FxoLine {
     this.outTimer = undefined;
   }
 
+  /** Caller ID from the audio: offered like a card-decoded one; while idle it waits for the first ring. */
+  private onAudioCallerId(id: CallerId): void {
+    const number = id.number ?? '';
+    const name = id.name ?? '';
+    if (this.stateValue === 'ringing') {
+      this.callerNumber = number;
+      this.callerName = name;
+      this.offer();
+    } else if (this.stateValue === 'idle') {
+      this.pendingCallerId = { number, name, atMs: this.opts.clock.monotonicMs() };
+    }
+  }
+
   private onRing(): void {
     if (this.stateValue === 'idle') {
       this.transition('ringing');
       this.rings = 0;
       this.callerNumber = '';
       this.callerName = '';
+      const pending = this.pendingCallerId;
+      this.pendingCallerId = undefined;
+      if (pending && this.opts.clock.monotonicMs() - pending.atMs <= PENDING_CALLER_ID_MS) {
+        // ETSI EN 300 659-1 §6.1: the data came before the first ring; offer with it at once.
+        this.callerNumber = pending.number;
+        this.callerName = pending.name;
+        this.rings = 1;
+        this.armRingTimer();
+        this.offer();
+        return;
+      }
     }
     if (this.stateValue !== 'ringing' && this.stateValue !== 'offered') return;
     this.rings++;

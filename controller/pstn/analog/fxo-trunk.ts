@@ -14,6 +14,8 @@ import { FailedCall, unplacedInfo } from '../failed-call';
 import { checkOutboundRequest } from '../outbound-request';
 import type { OutboundCallRequest, PstnCall, PstnDialer, PstnTrunkEvents } from '../types';
 import { FxoLine, type AnswerSupervision } from './fxo-line';
+import type { FskStandard } from '../../dsp/fsk-demodulator';
+import type { CallerIdMode } from '../../../hw/link/messages';
 
 export interface FxoTrunkOptions {
   card: TelephonyCard;
@@ -34,6 +36,12 @@ export interface FxoTrunkOptions {
   dialToneTimeoutMs?: number;
   blindDialDelayMs?: number;
   noAnswerTimeoutMs?: number;
+  /**
+   * Caller ID in the audio (needs `decodePcm`): the exchange's FSK standard. With `configurePort` the
+   * trunk sets every FXO port to in-audio caller ID (port-config, docs/card-link.md) at link-up.
+   */
+  callerIdFsk?: FskStandard;
+  configurePort?: (cfg: { port: number; callerIdMode: CallerIdMode; rxGainDeciDb: number; txGainDeciDb: number }) => Promise<void>;
 }
 
 export class FxoTrunk extends TypedEmitter<PstnTrunkEvents> implements PstnDialer {
@@ -96,8 +104,15 @@ export class FxoTrunk extends TypedEmitter<PstnTrunkEvents> implements PstnDiale
   }
 
   private configure(info: CardInfo): void {
+    const inAudio = this.opts.callerIdFsk !== undefined && this.opts.decodePcm !== undefined;
     for (const p of info.ports) {
-      if (p.kind !== 'fxo' || this.lines.has(p.port)) continue;
+      if (p.kind !== 'fxo') continue;
+      if (inAudio && this.opts.configurePort) {
+        this.opts.configurePort({ port: p.port, callerIdMode: 'in-audio', rxGainDeciDb: 0, txGainDeciDb: 0 }).catch((err: unknown) => {
+          this.opts.log.warn('port-config for in-audio caller ID refused', { port: p.port, err });
+        });
+      }
+      if (this.lines.has(p.port)) continue;
       const line = new FxoLine({
         port: p.port,
         channel: p.channel,
@@ -108,6 +123,7 @@ export class FxoTrunk extends TypedEmitter<PstnTrunkEvents> implements PstnDiale
         onOffer: (call) => this.emit('incoming', call),
         answerSupervision: this.opts.answerSupervision?.[String(p.port)] ?? this.opts.defaultAnswerSupervision ?? 'none',
         hearsAudio: this.opts.decodePcm !== undefined,
+        ...(inAudio && this.opts.callerIdFsk ? { callerIdFsk: this.opts.callerIdFsk } : {}),
         ...(this.opts.dialToneTimeoutMs !== undefined ? { dialToneTimeoutMs: this.opts.dialToneTimeoutMs } : {}),
         ...(this.opts.blindDialDelayMs !== undefined ? { blindDialDelayMs: this.opts.blindDialDelayMs } : {}),
         ...(this.opts.noAnswerTimeoutMs !== undefined ? { noAnswerTimeoutMs: this.opts.noAnswerTimeoutMs } : {}),

@@ -253,7 +253,7 @@ describe('sim card: link behaviour (in-memory stream, manual clock)', () => {
     assert.equal(s.host.of('counters').length, 2);
   });
 
-  it('port-config: caller-id mode none suppresses caller-id events; in-audio (FSK) is answered unsupported', async () => {
+  it('port-config: caller-id mode none suppresses caller-id events; in-audio sends the FSK burst in the ringing line\'s PCM instead', async () => {
     const s = setup({ keepaliveMs: 60_000 });
     card = s.card;
     s.host.hello();
@@ -262,14 +262,18 @@ describe('sim card: link behaviour (in-memory stream, manual clock)', () => {
     s.host.send({ type: 'port-config', requestId: 7, port: 5, callerIdMode: 'card-decoded', rxGainDeciDb: 0, txGainDeciDb: 0 });
     await flush();
     assert.equal((await s.host.waitFor('command-result', (m) => m.requestId === 5)).status, 'ok');
-    assert.equal((await s.host.waitFor('command-result', (m) => m.requestId === 6)).status, 'unsupported');
+    assert.equal((await s.host.waitFor('command-result', (m) => m.requestId === 6)).status, 'ok');
     assert.equal((await s.host.waitFor('command-result', (m) => m.requestId === 7)).status, 'bad-port');
     s.card.placeCall({ port: 1, callerNumber: '5550000001' });
+    s.card.placeCall({ port: 2, callerNumber: '5550000002' });
     s.card.placeCall({ port: 3, callerNumber: '5550000003' });
     s.clock.advance(7000);
     await flush();
     const cids = s.host.of('line-event').flatMap((m) => (m.event.kind === 'caller-id' ? [m.event.port] : []));
     assert.deepEqual(cids, [3]);
+    // Port 2 (in-audio, on-hook, ringing): PCM on channel 2 only, during the burst after the first ring.
+    const pcmChannels = new Set(s.host.of('pcm').flatMap((m) => m.chunks.map((c) => c.channel)));
+    assert.deepEqual([...pcmChannels], [2]);
   });
 
   it('flash: refused on-hook, completes after its duration off-hook', async () => {
