@@ -11,7 +11,7 @@
  * temperature (the hottest /sys/class/thermal zone), clock sync (`timedatectl show`, sampled at
  * most once a minute), MQTT client certificate expiry (mqtt.tls.cert, read once).
  */
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { readdirSync, readFileSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -314,14 +314,22 @@ export class FleetTelemetry {
     };
   }
 
+  /**
+   * The last answer of `timedatectl show -p NTPSynchronized` (asked at most once a minute, in the
+   * background: the event loop carries audio and must not wait on D-Bus). Undefined until the
+   * first answer, and where timedatectl is missing or fails.
+   */
   private clockSyncState(): { synchronized: boolean; source: string } | undefined {
     const now = this.opts.clock.monotonicMs();
     if (this.clockSync && now - this.clockSync.atMs < 60_000) return this.clockSync.value;
-    const r = spawnSync('timedatectl', ['show', '-p', 'NTPSynchronized', '--value'], { encoding: 'utf8', timeout: 2000 });
-    const out = typeof r.stdout === 'string' ? r.stdout.trim() : '';
-    const value = r.status === 0 && (out === 'yes' || out === 'no') ? { synchronized: out === 'yes', source: 'timedatectl' } : undefined;
-    this.clockSync = { atMs: now, value };
-    return value;
+    const previous = this.clockSync?.value;
+    this.clockSync = { atMs: now, value: previous };
+    execFile('timedatectl', ['show', '-p', 'NTPSynchronized', '--value'], { encoding: 'utf8', timeout: 5000 }, (err, stdout) => {
+      const out = stdout.trim();
+      const value = !err && (out === 'yes' || out === 'no') ? { synchronized: out === 'yes', source: 'timedatectl' } : undefined;
+      this.clockSync = { atMs: this.clockSync?.atMs ?? now, value };
+    });
+    return previous;
   }
 
   private metricDefs(): MetricDef[] {
