@@ -30,6 +30,8 @@ import { uriDestination } from '../core/dialogs/dialog';
 import { sendWithFailover, type TrunkAttempt } from '../trunk/failover';
 import { buildOutOfDialogRequest, type OutOfDialogRequest, type OutOfDialogResult } from '../trunk/out-of-dialog';
 import type { TrunkRouter } from '../trunk/trunk-set';
+import { EdgeFilteredTransport, edgeTransport } from '../edge/edge-transport';
+import type { EdgeStats } from '../edge/edge-policy';
 import { TonewallError } from '../../../hw/base/errors';
 import { IncomingCall } from './incoming-call';
 import { OutgoingCall } from './outgoing-call';
@@ -118,6 +120,11 @@ export class SipUserAgent extends TypedEmitter<SipUserAgentEvents> {
     return this.drainRetryAfterS !== undefined;
   }
 
+  /** SIP edge counters (accepted, refused by reason, bans), when the edge runs (sip.edge.enabled). */
+  get edgeStats(): EdgeStats | undefined {
+    return this.transport instanceof EdgeFilteredTransport ? this.transport.stats : undefined;
+  }
+
   /** Sends OPTIONS or REGISTER outside a dialog; resolves with the final outcome (never rejects). */
   request(r: OutOfDialogRequest): Promise<OutOfDialogResult> {
     const ctx = this.context();
@@ -165,7 +172,11 @@ export class SipUserAgent extends TypedEmitter<SipUserAgentEvents> {
 
   async start(): Promise<void> {
     if (this.layer) return;
-    if (!this.transport) this.transport = await openConfiguredTransport(this.opts.config, this.clock, this.log);
+    if (!this.transport) {
+      // Our own socket faces the network: the SIP edge (edge/) filters requests before the transaction layer.
+      const opened = await openConfiguredTransport(this.opts.config, this.clock, this.log);
+      this.transport = this.opts.config.edge.enabled ? edgeTransport(opened, this.opts.config, this.clock, this.log) : opened;
+    }
     this.transport.on('error', (err) => {
       this.emit('warning', `SIP transport error: ${err.message}`);
       if (err instanceof SipTransportError) this.emit('transport-error', err.destination, err.message);

@@ -9,6 +9,7 @@ import { createLogger, memorySink, nullLogger } from '../../../hw/base/logger';
 import { SipUserAgent } from '../../../controller/sip/api/user-agent';
 import { DemoContactCenter } from '../../../controller/sip/demo-endpoint';
 import { StreamTransport } from '../../../controller/sip/core/transport-stream';
+import { EdgeFilteredTransport } from '../../../controller/sip/edge/edge-transport';
 import { peerUri, placeCall, streamSipConfig } from '../../lib/sip-stream';
 
 describe('SIP over TCP (RFC 3261 §18)', function () {
@@ -26,7 +27,8 @@ describe('SIP over TCP (RFC 3261 §18)', function () {
       await call.hangup();
       assert.equal(demo.calls.length, 1);
       assert.equal(demo.calls[0]?.endedBy, 'remote', 'the demo saw our BYE');
-      const t = (ua as unknown as { transport: StreamTransport }).transport;
+      const outer = (ua as unknown as { transport: unknown }).transport;
+      const t = outer instanceof EdgeFilteredTransport ? outer.wrapped : outer;
       assert.ok(t instanceof StreamTransport);
       assert.equal(t.protocol, 'TCP');
       assert.equal(t.connectionCount, 1, 'INVITE, ACK and BYE reused one connection');
