@@ -30,6 +30,7 @@ import type { LiveConfigKey } from '../fleet/config-sync';
 import type { RpcServer } from '../fleet/rpc';
 import { FxoTrunk } from '../pstn/analog/fxo-trunk';
 import { PriTrunk } from '../pstn/isdn/pri-trunk';
+import { TrunkDialer } from '../pstn/dialer';
 import type { PstnTrunkEvents } from '../pstn/types';
 import { DemoContactCenter } from '../sip/demo-endpoint';
 import { SipUserAgent } from '../sip/api/user-agent';
@@ -39,6 +40,7 @@ import { storeCallRecorder } from './call-recorder';
 import { registerFleetCommands, runningConfig, startConfigSync, systemControl, type SystemControl } from './fleet-commands';
 import { certNotAfterMs, FleetTelemetry } from './health';
 import { LinkAlarms } from './link-alarms';
+import { MediaFlow } from './media-flow';
 import { rtpMediaFactory } from './media-leg';
 import { PaymentsService } from './payments';
 import { attachPaySipInfo } from './pay-sip-info';
@@ -88,6 +90,8 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
   rpc: RpcServer | undefined;
   board: ApplianceBoard | undefined;
   linkAlarms: LinkAlarms | undefined;
+  /** Card audio through each call's media leg (the watchdog's media check). */
+  readonly mediaFlow: MediaFlow;
   /** health, metrics, spans/ports snapshots, span and outbox alarms (controller/app/health.ts). */
   telemetry: FleetTelemetry | undefined;
   /** The broker URL the reporter uses (embedded broker's when it runs). */
@@ -102,6 +106,7 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
     this.log = opts.log;
     this.clock = opts.clock ?? systemClock;
     this.stateDir = resolve(opts.config.device.stateDir);
+    this.mediaFlow = new MediaFlow(this.clock);
   }
 
   /** Starts everything; on a failure, stops what had started and rethrows. */
@@ -276,12 +281,14 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
       card,
       trunk: trunks,
       sip,
-      media: rtpMediaFactory({
-        sip: c.sip,
-        log: this.log.child('media'),
-        uplink: (callId) => payments.uplinkFor(callId),
-        onUplinkPayload: (callId, payload, law) => payments.observe(callId, payload, law),
-      }),
+      media: this.mediaFlow.watch(
+        rtpMediaFactory({
+          sip: c.sip,
+          log: this.log.child('media'),
+          uplink: (callId) => payments.uplinkFor(callId),
+          onUplinkPayload: (callId, payload, law) => payments.observe(callId, payload, law),
+        }),
+      ),
       recorder: {
         changed: (record, event) => {
           recorder.changed(record, event);
@@ -294,6 +301,11 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
       contactCenterUri: c.sip.contactCenterUri,
       callIdHeader: c.sip.callIdHeader,
       routing: c.sip.routing,
+      // SIP → PSTN: PRI spans first, then the FXO ports (the first with a free channel, or the route's trunk).
+      dialer: new TrunkDialer([
+        { kind: 'span', dialer: pri, available: () => pri.available() },
+        { kind: 'port', dialer: trunk, available: () => trunk.available() },
+      ]),
       now: () => this.clock.now(),
     });
     // Payments by SIP INFO on the call's dialog, and masked progress back the same way (docs/payments.md §3).
@@ -367,6 +379,11 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
       live.push({ prefix: 'log.level', apply: (n) => setLevel(n.log.level) });
     }
     return live;
+  }
+
+  /** Active calls whose media leg processed no card audio for `maxGapMs` (the watchdog's media check). */
+  mediaStalls(maxGapMs: number): string[] {
+    return this.mediaFlow.stalled((callId) => this.calls?.get(callId)?.state === 'active', maxGapMs);
   }
 
   private recoverOpenCalls(store: Store): void {

@@ -22,6 +22,8 @@ import { EventLoopLagProbe, predicateCheck, Watchdog } from '../watchdog';
 
 /** The card link may take this long to come up after start before its absence counts as unhealthy. */
 const CARD_LINK_GRACE_MS = 60_000;
+/** An active call's media leg may go this long without card audio before the pipeline counts as stalled. */
+const MAX_MEDIA_GAP_MS = 10_000;
 /** The event loop may lag this much (GC, emulation) before the watchdog ping is withheld. */
 const MAX_LOOP_LAG_MS = 5_000;
 
@@ -89,6 +91,13 @@ export async function run(argv: string[]): Promise<number> {
     checks: [
       lag.check(MAX_LOOP_LAG_MS),
       predicateCheck('card-link', () => app.card?.state === 'up' || (app.card?.info === undefined && systemClock.monotonicMs() - startedMs < CARD_LINK_GRACE_MS), 'card link is not up'),
+      {
+        name: 'media',
+        run: () => {
+          const stalled = app.mediaStalls(MAX_MEDIA_GAP_MS);
+          return stalled.length === 0 ? { ok: true } : { ok: false, reason: `no card audio processed for ${MAX_MEDIA_GAP_MS / 1000} s on ${stalled.length} active call(s)` };
+        },
+      },
     ],
   });
   watchdog.on('health', (h) => {
