@@ -13,6 +13,7 @@
  * - `wipe()` zero-fills the buffer and sets the length to 0; after `destroy()` nothing can be appended.
  * - No function outside controller/secure accepts this type.
  */
+import { secureAlloc, secureRelease, secureWipe } from '../../hw/base/secure-memory';
 import { inspect } from 'node:util';
 import { TonewallError } from '../../hw/base/errors';
 
@@ -29,7 +30,7 @@ export class CapturedDigits {
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > 64) {
       throw new TonewallError('ESECURE_CAPACITY', `captured-digit capacity ${capacity} is outside 1–64`);
     }
-    this.#buf = Buffer.alloc(capacity);
+    this.#buf = secureAlloc(capacity);
   }
 
   get length(): number {
@@ -57,14 +58,18 @@ export class CapturedDigits {
 
   /** Zero-fills the storage and forgets the length. */
   wipe(): void {
-    this.#buf.fill(0);
+    // After destroy() the storage belongs to the arena again: never touch it.
+    if (this.#destroyed) return;
+    secureWipe(this.#buf);
     this.#length = 0;
   }
 
   /** Wipes and refuses any further digits (end of session). */
   destroy(): void {
-    this.wipe();
+    if (this.#destroyed) return;
+    this.#length = 0;
     this.#destroyed = true;
+    secureRelease(this.#buf);
   }
 
   get destroyed(): boolean {

@@ -7,6 +7,7 @@
  * as soon as the JWE exists, success or failure. The captured digits themselves are the caller's to
  * destroy (the session does it right after `seal` resolves).
  */
+import { secureRelease } from '../../hw/base/secure-memory';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { CompactEncrypt } from 'jose';
 import { TonewallError } from '../../hw/base/errors';
@@ -42,6 +43,8 @@ export async function sealPayment(secrets: PaymentSecrets, key: KeyObject, alg: 
     const jwe = await new CompactEncrypt(plaintext).setProtectedHeader(header).encrypt(key);
     return { jwe };
   } finally {
-    plaintext.fill(0);
+    // Zeroed (explicit_bzero with the native addon) and back to the locked arena. jose's own
+    // working copies are JS-heap Uint8Arrays this code cannot reach (docs/payments.md).
+    secureRelease(plaintext);
   }
 }

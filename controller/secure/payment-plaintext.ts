@@ -9,6 +9,7 @@
  * `parsePlaintext` reads such bytes into `CapturedDigits` and never copies a digit into a string;
  * its errors name positions and keys, never values.
  */
+import { secureAlloc } from '../../hw/base/secure-memory';
 import { TonewallError } from '../../hw/base/errors';
 import { CapturedDigits } from './captured-digits';
 import { FIELD_CAPACITY, type PaymentField } from './field-rules';
@@ -25,14 +26,14 @@ const Q = 0x22; // "
 const COLON = 0x3a;
 const COMMA = 0x2c;
 
-/** The plaintext bytes for `secrets`, in a fresh Buffer.alloc the caller wipes. */
+/** The plaintext bytes for `secrets`, in a card-data arena slot (hw/base/secure-memory.ts) the caller releases with `secureRelease`. */
 export function buildPlaintext(secrets: PaymentSecrets): Buffer {
   const present = KEYS.filter((k) => secrets[k.secret] !== undefined);
   if (present.length === 0) throw new TonewallError('ESECURE_PLAINTEXT', 'no captured field to encrypt; expected at least one of pan, exp, cvv, postcode');
   // {"k":"v","k":"v"} = 2 braces + per field (key + 5 quote/colon bytes + digits) + commas
   let size = 2 + (present.length - 1);
   for (const k of present) size += k.key.length + 5 + (secrets[k.secret]?.length ?? 0);
-  const out = Buffer.alloc(size);
+  const out = secureAlloc(size);
   let o = 0;
   out[o++] = 0x7b;
   present.forEach((k, i) => {
