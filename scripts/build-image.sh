@@ -84,9 +84,11 @@ build_app() {
   # overlay/: copied onto the root filesystem at boot (QEMU) or at image build (board).
   local ov="$stage/app/overlay"
   mkdir -p "$ov/etc/systemd/system/multi-user.target.wants" "$ov/etc/udev/rules.d" "$ov/etc/tonewall"
-  cp "$REPO"/systemd/*.service "$ov/etc/systemd/system/"
+  cp "$REPO"/systemd/*.service "$REPO"/systemd/*.path "$ov/etc/systemd/system/"
   cp "$REPO"/systemd/*.rules "$ov/etc/udev/rules.d/"
-  for u in "$REPO"/systemd/*.service; do
+  # Enabled: every unit with an [Install] section (tonewall-reboot.service is started by its .path only).
+  for u in "$REPO"/systemd/*.service "$REPO"/systemd/*.path; do
+    grep -q '^\[Install\]' "$u" || continue
     ln -sf "/etc/systemd/system/$(basename "$u")" "$ov/etc/systemd/system/multi-user.target.wants/$(basename "$u")"
   done
   cp "$REPO/firmware/config/default.json" "$ov/etc/tonewall/config.json"

@@ -13,6 +13,8 @@ import { loadConfig } from '../../../controller/config/load';
 const REPO = resolve(__dirname, '../../../..');
 const UNIT = join(REPO, 'systemd/tonewall.service');
 const BOARD_UNIT = join(REPO, 'systemd/tonewall-qemu-board.service');
+const REBOOT_PATH = join(REPO, 'systemd/tonewall-reboot.path');
+const REBOOT_UNIT = join(REPO, 'systemd/tonewall-reboot.service');
 const MAX_EXPOSURE = 2.0;
 
 /** Section -> key -> every value (systemd allows repeated keys). Comments and blank lines dropped. */
@@ -82,9 +84,18 @@ describe('appliance: systemd/tonewall.service', () => {
     assert.match(value(unit, 'Service', 'SystemCallFilter') ?? '', /^~/);
   });
 
+  it('a fleet reboot needs no privilege in tonewall: a path unit on its runtime directory starts a root oneshot', () => {
+    const path = parseUnit(readFileSync(REBOOT_PATH, 'utf8'));
+    assert.equal(value(path, 'Path', 'PathExists'), `/run/${value(unit, 'Service', 'RuntimeDirectory') ?? ''}/reboot-request`);
+    assert.equal(value(path, 'Path', 'Unit'), 'tonewall-reboot.service');
+    const svc = readFileSync(REBOOT_UNIT, 'utf8');
+    assert.match(svc, /systemctl --no-block reboot/);
+    assert.doesNotMatch(svc, /^\[Install\]/m, 'started by the path unit only');
+  });
+
   it('systemd-analyze verify finds nothing wrong', function () {
     systemdAnalyzeOrSkip(this);
-    const r = spawnSync('systemd-analyze', ['verify', UNIT, BOARD_UNIT], { encoding: 'utf8' });
+    const r = spawnSync('systemd-analyze', ['verify', UNIT, BOARD_UNIT, REBOOT_PATH, REBOOT_UNIT], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stderr.trim(), '', `systemd-analyze verify printed: ${r.stderr}`);
   });
