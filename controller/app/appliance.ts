@@ -31,7 +31,6 @@ import type { RpcServer } from '../fleet/rpc';
 import { FxoTrunk } from '../pstn/analog/fxo-trunk';
 import { PriTrunk } from '../pstn/isdn/pri-trunk';
 import { TrunkDialer } from '../pstn/dialer';
-import { TrunkDialer } from '../pstn/dialer';
 import type { PstnTrunkEvents } from '../pstn/types';
 import { DemoContactCenter } from '../sip/demo-endpoint';
 import { SipUserAgent } from '../sip/api/user-agent';
@@ -302,11 +301,6 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
       contactCenterUri: c.sip.contactCenterUri,
       callIdHeader: c.sip.callIdHeader,
       routing: c.sip.routing,
-      // SIP → PSTN: PRI spans first, then the FXO ports (the first with a free channel, or the route's trunk).
-      dialer: new TrunkDialer([
-        { kind: 'span', dialer: pri, available: () => pri.available() },
-        { kind: 'port', dialer: trunk, available: () => trunk.available() },
-      ]),
       // SIP → PSTN: PRI spans first, then the FXO ports (the first with a free channel, or the route's trunk).
       dialer: new TrunkDialer([
         { kind: 'span', dialer: pri, available: () => pri.available() },
