@@ -15,7 +15,7 @@ import { type Mosquitto, mosquittoOrSkip, startMosquitto } from '../../lib/mosqu
 const KILLS = Number(process.env['TW_POWER_CUT_KILLS'] ?? 20);
 
 describe('power cuts under event load (SIGKILL, reporter publishing to mosquitto)', function () {
-  this.timeout(180_000);
+  this.timeout(600_000);
   let broker: Mosquitto | undefined;
   let dir = '';
   before(async function () {

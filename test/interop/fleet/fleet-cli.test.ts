@@ -17,7 +17,7 @@ import { freeUdpPort, makeTempDir, requirePeer } from '../../lib/sip-peers';
 const DEV = 'tw-cli-0001';
 
 describe('tonewall fleet against the running appliance (mosquitto)', function () {
-  this.timeout(90_000);
+  this.timeout(240_000);
   let broker: Mosquitto | undefined;
   let app: ApplianceChild | undefined;
   let dir = '';

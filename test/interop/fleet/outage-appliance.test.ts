@@ -19,7 +19,7 @@ import { freeUdpPort, makeTempDir, requirePeer } from '../../lib/sip-peers';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('broker outage under load: the appliance with calls and a payment (mosquitto, SIGKILL mid-outage)', function () {
-  this.timeout(120_000);
+  this.timeout(240_000);
   let broker: Mosquitto | undefined;
   let dir = '';
   let app: ApplianceChild | undefined;
