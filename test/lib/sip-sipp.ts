@@ -37,8 +37,8 @@ async function tcpListening(port: number): Promise<boolean> {
   });
 }
 
-/** Starts sipp with `args` (scenario, -m, …) on its own port; resolves once the port is bound. */
-export async function startSipp(opts: { args: string[]; transport: 'udp' | 'tcp'; port?: number }): Promise<SippProcess> {
+/** Starts sipp with `args` (scenario, -m, …) on its own port; resolves once the port is bound (a UAC: at once). */
+export async function startSipp(opts: { args: string[]; transport: 'udp' | 'tcp'; port?: number; uac?: boolean }): Promise<SippProcess> {
   const dir = makeTempDir('sipp');
   const port = opts.port ?? (opts.transport === 'tcp' ? await freeTcpPort() : await freeUdpPort());
   const mediaPort = await freeUdpPort(true);
@@ -48,7 +48,9 @@ export async function startSipp(opts: { args: string[]; transport: 'udp' | 'tcp'
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exit = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
-  if (opts.transport === 'tcp') {
+  if (opts.uac === true) {
+    // a UAC starts sending at once: nothing to wait for
+  } else if (opts.transport === 'tcp') {
     for (let i = 0; !(await tcpListening(port)); i++) {
       if (i > 100 || child.exitCode !== null) throw new Error(`sipp did not listen on TCP ${port}: ${out}`);
       await new Promise((r) => setTimeout(r, 50));

@@ -22,7 +22,7 @@ import { TransactionLayer, type ClientTransaction, type ServerTransaction } from
 import { InviteServerTransaction } from '../core/transactions/invite-server';
 import { DEFAULT_SIP_TIMERS, type ClientTransactionUser, type Destination, type SipTimerValues } from '../core/transactions/transaction';
 import type { RemoteInfo, SipTransport } from '../core/transport';
-import { openConfiguredTransport, transportForUri } from '../core/transport-factory';
+import { explicitTransportForUri, openConfiguredTransport } from '../core/transport-factory';
 import { DigestAuthenticator, type CredentialLookup } from '../auth/authenticator';
 import { sendWithDigestRetry } from '../auth/auth-retry';
 import { SipTransportError } from '../core/transport-stream';
@@ -223,9 +223,9 @@ export class SipUserAgent extends TypedEmitter<SipUserAgentEvents> {
     const plan = this.router?.plan(req.requestUri) ?? [];
     if (plan[0]) req = { ...req, requestUri: plan[0].uri };
     parseSipUri(req.requestUri);
-    const wanted = transportForUri(req.requestUri);
+    const wanted = explicitTransportForUri(req.requestUri);
     const have = this.transport?.protocol ?? 'UDP';
-    if (wanted !== have) throw new TonewallError('ESIPTRANSPORT', `Request-URI "${req.requestUri}" asks for ${wanted} but this user agent runs ${have} (sip.transport)`);
+    if (wanted !== undefined && wanted !== have) throw new TonewallError('ESIPTRANSPORT', `Request-URI "${req.requestUri}" asks for ${wanted} but this user agent runs ${have} (sip.transport)`);
     if (!/^[A-Za-z0-9\-_.!~*'()+%]+$/.test(req.fromUser)) {
       throw new TonewallError('ESIPURI', `From user "${req.fromUser}" has characters outside the SIP user grammar`);
     }

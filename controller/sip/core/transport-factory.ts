@@ -23,6 +23,16 @@ export function transportForUri(uriText: string): SipTransportProtocol {
   throw new TonewallError('ESIPTRANSPORT', `URI "${uriText}" asks for transport "${t}"; expected udp, tcp or tls`);
 }
 
+/**
+ * The transport a URI names explicitly (sips: or a `transport` parameter), or undefined for a plain
+ * sip: URI, which the user agent sends over its configured transport (one transport per agent).
+ */
+export function explicitTransportForUri(uriText: string): SipTransportProtocol | undefined {
+  const uri = parseSipUri(uriText);
+  if (uri.scheme !== 'sips' && !uri.params.has('transport')) return undefined;
+  return transportForUri(uriText);
+}
+
 function readPem(path: string, key: string): string {
   try {
     return readFileSync(path, 'utf8');

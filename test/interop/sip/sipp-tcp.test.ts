@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import { nullLogger } from '../../../hw/base/logger';
 import { SipUserAgent } from '../../../controller/sip/api/user-agent';
+import { DemoContactCenter } from '../../../controller/sip/demo-endpoint';
 import { requirePeer, stopChild } from '../../lib/sip-peers';
 import { makeTestPki, removePki, requireOpenssl, type TestPki } from '../../lib/secure-certs';
 import { freeTcpPort, startSipp, startTlsFront, type SippProcess } from '../../lib/sip-sipp';
@@ -44,6 +45,19 @@ describe('interop: sipp over TCP and TLS (RFC 3261 §18)', function () {
     assert.deepEqual(await call.result, { answered: true }, sipp.output());
     await call.hangup();
     assert.equal(await sipp.exit, 0, sipp.output());
+  });
+
+  it('sipp -t t1 built-in uac calls us over TCP: our demo contact center answers on the accepted connection; sipp exits 0', async () => {
+    const demo = new DemoContactCenter({ config: streamSipConfig('tcp'), log: nullLogger });
+    await demo.start();
+    try {
+      sipp = await startSipp({ args: ['-sn', 'uac', `127.0.0.1:${demo.localAddress.port}`, '-m', '1', '-d', '200'], transport: 'tcp', uac: true });
+      assert.equal(await sipp.exit, 0, sipp.output());
+      assert.equal(demo.calls.length, 1);
+      assert.equal(demo.calls[0]?.endedBy, 'remote', 'sipp\'s BYE ended the call');
+    } finally {
+      await demo.stop();
+    }
   });
 
   describe('TLS through an OpenSSL front (socat)', () => {
