@@ -96,6 +96,24 @@ describe('mosquitto ACL template with client certificates (delivery, not SUBACK)
     assert.ok(refused.every((c) => c === 135), `PUBACK reason codes ${JSON.stringify(refused)}, expected 135 (not authorized) for each`);
   });
 
+  it("a device reads the fleet's rebirth request and its own config/desired, but cannot publish a rebirth or B's configuration", async () => {
+    const b = await as(B, [`${ROOT}/_fleet/rebirth`, `${ROOT}/${B}/config/desired`, `${ROOT}/${B}/rpc/req/#`]);
+    const a = await as(A, [`${ROOT}/_fleet/rebirth`, `${ROOT}/${A}/config/desired`, `${ROOT}/${B}/config/desired`]);
+    const fleet = await as(FLEET, []);
+    await fleet.client.publishAsync(`${ROOT}/_fleet/rebirth`, 'from-fleet', { qos: 1 });
+    await fleet.client.publishAsync(`${ROOT}/${B}/config/desired`, JSON.stringify({ version: 1, config: {} }), { qos: 1 });
+    await fleet.client.publishAsync(`${ROOT}/${A}/config/desired`, JSON.stringify({ version: 7, config: {} }), { qos: 1 });
+    await a.waitFor('the rebirth request and its own desired config', (m) => (m.some((x) => x.text === 'from-fleet') && m.some((x) => x.topic === `${ROOT}/${A}/config/desired`) ? true : undefined));
+    await b.waitFor("B's desired config", (m) => m.find((x) => x.topic === `${ROOT}/${B}/config/desired`));
+    await a.client.publishAsync(`${ROOT}/_fleet/rebirth`, 'from-a', { qos: 1 }).catch(() => undefined);
+    await a.client.publishAsync(`${ROOT}/${B}/config/desired`, JSON.stringify({ version: 99, config: { log: { level: 'trace' } } }), { qos: 1, retain: true }).catch(() => undefined);
+    await fleet.client.publishAsync(`${ROOT}/${B}/rpc/req/marker`, 'marker', { qos: 1 });
+    await b.waitFor('the marker', (m) => m.find((x) => x.text === 'marker'));
+    assert.equal(from(a, `${ROOT}/${B}/`).length, 0, "A read B's configuration");
+    assert.equal(b.messages.filter((x) => x.text === 'from-a').length, 0, 'a device published a fleet rebirth');
+    assert.deepEqual(b.on('/config/desired').map((x) => x.json?.['version']), [1], "A changed B's desired configuration");
+  });
+
   it('refuses a client without a certificate (anonymous) and one whose certificate another CA signed', async () => {
     assert.ok(pki);
     await assert.rejects(connectFleet({ url, caFile: pki.caFile, connectTimeoutMs: 5000 }), /EFLEET_CONNECT|cannot connect/);
