@@ -59,6 +59,8 @@ function killRound(o: PowerCutOptions, delayMs: number, fromSpawn: boolean): Pro
     const child = spawn(process.execPath, [CHILD, o.url, o.dir, o.deviceId], { stdio: ['ignore', 'pipe', 'pipe'] });
     const committed = new Map<number, string>();
     if (fromSpawn) setTimeout(() => child.kill('SIGKILL'), delayMs);
+    // A child that never reports its session (a loaded machine, a broker hiccup) is cut anyway.
+    const backstop = setTimeout(() => child.kill('SIGKILL'), 30_000);
     let buf = '';
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -75,6 +77,7 @@ function killRound(o: PowerCutOptions, delayMs: number, fromSpawn: boolean): Pro
     });
     child.on('error', reject);
     child.on('exit', (code, signal) => {
+      clearTimeout(backstop);
       if (signal !== 'SIGKILL') reject(new Error(`power-cut child exited with code ${code} signal ${signal}, expected SIGKILL; stderr: ${stderr}`));
       else resolve(committed);
     });

@@ -47,7 +47,7 @@ describe('late will after the new online (broker failover, Debian mosquitto brid
     const root = `tonewall/v1/${dev}`;
     const consumer = await FleetSubscriber.connect(central.url, [`${root}/status`, `${root}/info`]);
     cleanups.push(() => consumer.close());
-    const h = createFleetHarness(proxy.url, {}, { willDelayS: 2, sessionExpiryS: 60 }, dev);
+    const h = createFleetHarness(proxy.url, {}, { willDelayS: 4, sessionExpiryS: 60 }, dev);
     cleanups.push(() => h.dispose());
     const statusOf = (conn: number, state: string) => (m: FleetSubscriber['messages']) => m.find((x) => x.topic === `${root}/status` && x.json?.['conn'] === conn && x.json['state'] === state);
 
