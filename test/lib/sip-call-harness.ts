@@ -213,12 +213,13 @@ export async function settle(): Promise<void> {
 }
 
 /** Starts a sipp UAC scenario toward `target` (our UA) for one call; stop it by its pid (stopChild). */
-export async function startSippUac(opts: { file: string; target: { address: string; port: number }; service?: string }): Promise<SippRun> {
+export async function startSippUac(opts: { file: string; target: { address: string; port: number }; service?: string; rtpEcho?: boolean }): Promise<SippRun> {
   const dir = makeTempDir('sipp-uac');
   const sipPort = await freeUdpPort();
   let mediaPort = await freeUdpPort(true);
   while (mediaPort === sipPort) mediaPort = await freeUdpPort(true);
   const args = ['-sf', opts.file, `${opts.target.address}:${opts.target.port}`, '-s', opts.service ?? '100', '-i', '127.0.0.1', '-p', String(sipPort), '-mi', '127.0.0.1', '-mp', String(mediaPort), '-m', '1', '-nostdin', '-timeout', '30s', '-timeout_error', '-trace_err', '-trace_msg'];
+  if (opts.rtpEcho) args.push('-rtp_echo');
   const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
