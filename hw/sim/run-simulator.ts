@@ -13,6 +13,7 @@ import { loadCallScriptFile, type CallScript } from './call-script';
 import { CallScheduler, type DemoScheduleOptions } from './call-scheduler';
 import { PtyBridge } from './pty-bridge';
 import { SimCard, type SimCardOptions } from './sim-card';
+import { FaultPlan, parseFault } from './fault-plan';
 import { SimServer } from './sim-server';
 
 export interface RunSimulatorOptions {
@@ -27,6 +28,8 @@ export interface RunSimulatorOptions {
   demo?: Partial<Omit<DemoScheduleOptions, 'ports'>>;
   /** Card options (model, keepalive, supervision, seed, TDM clock …). */
   card?: Omit<SimCardOptions, 'log' | 'clock'>;
+  /** Scheduled faults (fault-plan.ts syntax: `los@10s+5s`, `dchan:2@30s+20s`, `reset@1m`). */
+  faults?: readonly string[];
 }
 
 export interface SimulatorHandle {
@@ -43,7 +46,10 @@ export async function runSimulator(options: RunSimulatorOptions): Promise<Simula
   const log = options.log.child('sim');
   // Load the script first: a bad file fails before anything listens.
   const scripts = typeof options.script === 'string' ? (options.script === 'demo' || options.script === 'none' ? [] : loadCallScriptFile(options.script)) : options.script;
+  // Faults parse before anything starts, like the script.
+  const faultSpecs = (options.faults ?? []).map(parseFault);
   const card = new SimCard({ ...options.card, log: options.log, clock });
+  const faults = new FaultPlan(card, clock, log, faultSpecs);
   const server = new SimServer({ listen: options.listen, log: options.log, onConnection: (socket) => card.attach(socket) });
   const scheduler = new CallScheduler(card, clock, log);
   let bridge: PtyBridge | undefined;
@@ -62,12 +68,14 @@ export async function runSimulator(options: RunSimulatorOptions): Promise<Simula
   }
   if (options.script === 'demo') scheduler.runDemo(demoOptions(card, options.demo));
   else scheduler.runScripts(scripts);
+  faults.start();
   log.info('simulator running', { address: server.addressText, pty: options.pty, script: typeof options.script === 'string' ? options.script : `${scripts.length} calls` });
   return {
     card,
     address: server.addressText,
     ptyPath: options.pty,
     async stop() {
+      faults.stop();
       scheduler.stop();
       await bridge?.stop();
       card.stop();

@@ -260,6 +260,32 @@ export class SimCard extends TypedEmitter<SimCardEvents> {
 
   // ---- fault injection -------------------------------------------------------------------------
 
+  /** D-channel loss on a span: frames dropped both ways, no alarm (see SimPriSpan.setDchannelCut). */
+  setDchannelCut(span: number, cut: boolean): void {
+    this.spanOrThrow(span).setDchannelCut(cut);
+    this.log.warn('D channel cut', { span, cut });
+  }
+
+  /** Adds to a span's error counters (slips, CRC, framing, line code violations); reported in the next counters message. */
+  injectSpanErrors(span: number, add: Partial<SimPriSpan['errorCounters']>): void {
+    const c = this.spanOrThrow(span).errorCounters;
+    c.slips = (c.slips + (add.slips ?? 0)) >>> 0;
+    c.crcErrors = (c.crcErrors + (add.crcErrors ?? 0)) >>> 0;
+    c.framingErrors = (c.framingErrors + (add.framingErrors ?? 0)) >>> 0;
+    c.lineCodeViolations = (c.lineCodeViolations + (add.lineCodeViolations ?? 0)) >>> 0;
+  }
+
+  /** Sends a counters report now (as the card does every 10 s). */
+  reportCounters(): void {
+    if (this.link.state === 'ready') this.sendCounters();
+  }
+
+  private spanOrThrow(span: number): SimPriSpan {
+    const s = this.spans.get(span);
+    if (!s) throw new TonewallError('SIM_NO_SPAN', `span ${span} does not exist (spans: ${[...this.spans.keys()].join(', ') || 'none'})`);
+    return s;
+  }
+
   /** Writes raw bytes on the link (garbage between frames). */
   injectGarbage(bytes: Uint8Array): void {
     this.link.writeRaw(bytes);
@@ -362,7 +388,7 @@ export class SimCard extends TypedEmitter<SimCardEvents> {
   private sendCounters(): void {
     const s = this.link.rxStats;
     const p = this.ports.playoutCounters;
-    const spans = [...this.spans.keys()].map((span) => ({ span, slips: 0, crcErrors: 0, framingErrors: 0, lineCodeViolations: 0 }));
+    const spans = [...this.spans.entries()].map(([span, sp]) => ({ span, ...sp.errorCounters }));
     this.send({ type: 'counters', spans, linkRxCrcErrors: s.crcErrors, linkRxFramesLost: s.framesLost, pcmUnderruns: p.underruns, pcmOverruns: p.overruns });
   }
 

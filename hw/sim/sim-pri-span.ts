@@ -93,6 +93,7 @@ export class SimPriSpan {
   private priSpan: PriSpan;
   private readonly legs = new Set<Leg>();
   private layer1 = true;
+  private dchannelCut = false;
   private nextCallId = 1;
   /** Host PCM for a channel with no connected call (counted, dropped). */
   hostPcmDropped = 0;
@@ -149,10 +150,21 @@ export class SimPriSpan {
     this.priSpan.start();
   }
 
-  /** One D-channel frame from the host; ignored while layer 1 is down. */
+  /** One D-channel frame from the host; ignored while layer 1 is down or the D channel is cut. */
   receiveFrame(frame: Uint8Array): void {
-    if (this.layer1) this.priSpan.receiveFrame(frame);
+    if (this.layer1 && !this.dchannelCut) this.priSpan.receiveFrame(frame);
   }
+
+  /**
+   * D-channel loss (fault injection): frames are dropped both ways while layer 1 stays up, so no alarm
+   * tells the host; its LAPD notices by T203/T200 timeouts (Q.921 §5.6) and keeps re-establishing.
+   */
+  setDchannelCut(cut: boolean): void {
+    this.dchannelCut = cut;
+  }
+
+  /** Error counts the card reports for this span (fault injection adds to them). */
+  readonly errorCounters = { slips: 0, crcErrors: 0, framingErrors: 0, lineCodeViolations: 0 };
 
   /** LOS injected (false) or cleared (true). */
   setLayer1(up: boolean): void {
@@ -214,7 +226,7 @@ export class SimPriSpan {
       clock: this.opts.clock,
       log: this.opts.log,
       sendFrame: (f) => {
-        if (this.layer1) this.opts.sendFrame(f);
+        if (this.layer1 && !this.dchannelCut) this.opts.sendFrame(f);
       },
       toTdmChannel: (b) => tdmChannelOf(this.opts.span, b),
       ...(this.opts.establishRetryMs !== undefined ? { establishRetryMs: this.opts.establishRetryMs } : {}),

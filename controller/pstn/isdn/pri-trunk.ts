@@ -11,6 +11,8 @@ import type { Clock } from '../../../hw/base/clock';
 import type { Logger } from '../../../hw/base/logger';
 import { TypedEmitter } from '../../../hw/base/typed-emitter';
 import type { CardInfo, LineEvent, SpanAlarm, SpanInfo } from '../../../hw/card/types';
+import type { SpanCounters, SpanFraming, SpanLineCode } from '../../../hw/link/messages';
+import { countersOf, defaultLineConfig, sameSpanState, ZERO_COUNTERS, type SpanLineConfig, type SpanStateBody } from './span-state';
 import { TonewallError } from '../../../hw/base/errors';
 import { PriSpan } from './pri-span';
 import { FailedCall, unplacedInfo } from '../failed-call';
@@ -23,8 +25,10 @@ import { SWITCH_VARIANTS, type SwitchVariant } from './switch-variant';
 export interface PriCardView {
   readonly info: CardInfo | undefined;
   on(event: 'link-up', listener: (info: CardInfo) => void): unknown;
+  on(event: 'link-down', listener: (reason: string) => void): unknown;
   on(event: 'line', listener: (event: LineEvent) => void): unknown;
   off(event: 'link-up', listener: (info: CardInfo) => void): unknown;
+  off(event: 'link-down', listener: (reason: string) => void): unknown;
   off(event: 'line', listener: (event: LineEvent) => void): unknown;
 }
 
@@ -39,10 +43,29 @@ export interface PriTrunkOptions {
   log: Logger;
   /** Switch variant per span; default E1 → ETSI, T1 → NI-2. */
   variantFor?: (span: SpanInfo) => SwitchVariant;
+  /**
+   * Sends a span-config to the card (SerialCard.configureSpan) at link-up: framing and line coding from
+   * `lineConfigFor` (default E1 CRC-4/HDB3, T1 ESF/B8ZS), common channel signaling, clock from the line.
+   * Omitted: nothing is sent and span states say `configured: 'not-sent'`.
+   */
+  configureSpan?: (cfg: { span: number; lineCode: SpanLineCode; framing: SpanFraming; signaling: 'ccs'; clockSource: 'line' }) => Promise<void>;
+  lineConfigFor?: (span: SpanInfo) => SpanLineConfig;
 }
 
 export interface PriTrunkEvents extends Pick<PriSpanEvents, 'incoming' | 'warning'> {
   dchannel: [span: number, up: boolean];
+  /** A span's state changed (alarms, D channel, configuration, counters, channels in use); the whole body. */
+  'span-state': [span: number, body: SpanStateBody];
+}
+
+interface SpanRecord {
+  info: SpanInfo;
+  line: SpanLineConfig;
+  configured: SpanStateBody['configured'];
+  configError?: string;
+  alarms: SpanAlarm[];
+  counters: SpanStateBody['counters'];
+  last?: SpanStateBody;
 }
 
 /**
@@ -57,9 +80,24 @@ export function tdmChannelOf(span: SpanInfo, bChannel: number): number {
 export class PriTrunk extends TypedEmitter<PriTrunkEvents> implements PstnDialer {
   private readonly spans = new Map<number, PriSpan>();
   private readonly onLinkUp = (info: CardInfo): void => this.configure(info);
+  /**
+   * The card link is gone (cable, hang, or a card reset, which drops every call on the card): no D
+   * channel and no B channels either, so every span is treated as layer 1 down (calls cleared with 41,
+   * channels freed) until the card says hello again.
+   */
+  private readonly onLinkDown = (): void => {
+    for (const [n, s] of this.spans) {
+      s.setLayer1(false);
+      this.publishState(n);
+    }
+  };
+  private readonly records = new Map<number, SpanRecord>();
   private readonly onLine = (event: LineEvent): void => {
     if (event.kind !== 'span-alarm') return;
+    const rec = this.records.get(event.span);
+    if (rec) rec.alarms = [...event.alarms];
     this.spans.get(event.span)?.setLayer1(!event.alarms.some((a) => LAYER1_DOWN.includes(a)));
+    this.publishState(event.span);
   };
   private dropped = 0;
 
@@ -69,12 +107,14 @@ export class PriTrunk extends TypedEmitter<PriTrunkEvents> implements PstnDialer
 
   start(): void {
     this.opts.card.on('link-up', this.onLinkUp);
+    this.opts.card.on('link-down', this.onLinkDown);
     this.opts.card.on('line', this.onLine);
     if (this.opts.card.info) this.configure(this.opts.card.info);
   }
 
   stop(): void {
     this.opts.card.off('link-up', this.onLinkUp);
+    this.opts.card.off('link-down', this.onLinkDown);
     this.opts.card.off('line', this.onLine);
     for (const s of this.spans.values()) s.stop();
   }
@@ -108,7 +148,9 @@ export class PriTrunk extends TypedEmitter<PriTrunkEvents> implements PstnDialer
     if (up.length === 0) return failed(41, `no D channel up (spans: ${candidates.map((s) => s.spanNumber).join(', ') || 'none'})`);
     for (const s of up) {
       if (!s.channelStates().some((c) => c.state === 'idle')) continue;
-      return s.placeCall({ called: request.calledNumber, calling: request.callingNumber ?? '', ...(request.callingName !== undefined ? { callingName: request.callingName } : {}) });
+      const call = s.placeCall({ called: request.calledNumber, calling: request.callingNumber ?? '', ...(request.callingName !== undefined ? { callingName: request.callingName } : {}) });
+      this.watchChannels(s.spanNumber, call);
+      return call;
     }
     return failed(34, 'no idle B channel on any span with its D channel up');
   }
@@ -127,13 +169,94 @@ export class PriTrunk extends TypedEmitter<PriTrunkEvents> implements PstnDialer
     return [...this.spans].map(([span, s]) => ({ span, dchannelUp: s.dchannelUp, channels: s.channelStates(), counters: s.counters }));
   }
 
+  /** The card's counters report (wiring: `card.linkEvents.on('counters', (r) => trunk.receiveCounters(r))`). */
+  receiveCounters(report: { spans: SpanCounters[] }): void {
+    for (const c of report.spans) {
+      const rec = this.records.get(c.span);
+      if (!rec) continue;
+      rec.counters = countersOf(c);
+      this.publishState(c.span);
+    }
+  }
+
+  /** Every span's state (for `spans/{n}`, health and diagnostics). */
+  spanStates(): SpanStateBody[] {
+    return [...this.records.keys()].flatMap((n) => {
+      const b = this.stateOf(n);
+      return b ? [b] : [];
+    });
+  }
+
+  private stateOf(n: number): SpanStateBody | undefined {
+    const rec = this.records.get(n);
+    const s = this.spans.get(n);
+    if (!rec || !s) return undefined;
+    const channels = s.channelStates();
+    return {
+      span: n,
+      type: rec.info.type,
+      framing: rec.line.framing,
+      lineCoding: rec.line.lineCode,
+      configured: rec.configured,
+      ...(rec.configError !== undefined ? { configError: rec.configError } : {}),
+      alarms: [...rec.alarms],
+      layer1Up: !rec.alarms.some((a) => LAYER1_DOWN.includes(a)),
+      dchannelUp: s.dchannelUp,
+      channels: { total: channels.length, inUse: channels.filter((c) => c.state === 'busy').length, maintenance: channels.filter((c) => c.state === 'maintenance').length },
+      counters: { ...rec.counters },
+    };
+  }
+
+  /** Emits `span-state` when the span's body differs from the last one emitted. */
+  private publishState(n: number): void {
+    const rec = this.records.get(n);
+    const body = this.stateOf(n);
+    if (!rec || !body || sameSpanState(rec.last, body)) return;
+    rec.last = body;
+    this.emit('span-state', n, body);
+  }
+
   get droppedFrames(): number {
     return this.dropped;
   }
 
+  /** Channels in use change with calls: publish at the start and end of each. */
+  private watchChannels(span: number, call: PstnCall): void {
+    this.publishState(span);
+    // The span frees the B channel in its own 'released' handler, after this one: publish once it has.
+    call.on('released', () => queueMicrotask(() => this.publishState(span)));
+  }
+
+  private sendSpanConfig(n: number): void {
+    const rec = this.records.get(n);
+    if (!rec || !this.opts.configureSpan) return;
+    rec.configured = 'pending';
+    delete rec.configError;
+    this.opts.configureSpan({ span: n, lineCode: rec.line.lineCode, framing: rec.line.framing, signaling: 'ccs', clockSource: 'line' }).then(
+      () => {
+        rec.configured = 'accepted';
+        this.publishState(n);
+      },
+      (err: unknown) => {
+        rec.configured = 'refused';
+        rec.configError = err instanceof Error ? err.message : String(err);
+        this.emit('warning', `span ${n}: span-config refused: ${rec.configError}`);
+        this.publishState(n);
+      },
+    );
+    this.publishState(n);
+  }
+
   private configure(info: CardInfo): void {
     for (const sp of info.spans) {
-      if (this.spans.has(sp.span)) continue;
+      const known = this.spans.get(sp.span);
+      if (known) {
+        // The card is back: layer 1 up until it reports alarms again.
+        const rec = this.records.get(sp.span);
+        if (rec) rec.alarms = [];
+        known.setLayer1(true);
+        continue;
+      }
       const variant = this.opts.variantFor?.(sp) ?? (sp.type === 'E1' ? SWITCH_VARIANTS.etsi : SWITCH_VARIANTS.ni2);
       const s = new PriSpan({
         span: sp.span,
@@ -144,12 +267,20 @@ export class PriTrunk extends TypedEmitter<PriTrunkEvents> implements PstnDialer
         sendFrame: (f) => void this.opts.sendDchan(sp.span, f),
         toTdmChannel: (b) => tdmChannelOf(sp, b),
       });
-      s.on('incoming', (call) => this.emit('incoming', call));
+      s.on('incoming', (call) => {
+        this.emit('incoming', call);
+        this.watchChannels(sp.span, call);
+      });
       s.on('warning', (m) => this.emit('warning', m));
-      s.on('dchannel', (up) => this.emit('dchannel', sp.span, up));
+      s.on('dchannel', (up) => {
+        this.emit('dchannel', sp.span, up);
+        this.publishState(sp.span);
+      });
       this.spans.set(sp.span, s);
+      this.records.set(sp.span, { info: { ...sp }, line: this.opts.lineConfigFor?.(sp) ?? defaultLineConfig(sp), configured: 'not-sent', alarms: [], counters: { ...ZERO_COUNTERS } });
       s.start();
     }
+    for (const sp of info.spans) this.sendSpanConfig(sp.span);
     this.opts.log.info('PRI trunk configured', { spans: info.spans.map((s) => `${s.span}:${s.type}`) });
   }
 }
