@@ -17,6 +17,9 @@ export const MAX_STREAM_MESSAGE_BYTES = 65535;
 
 const CRLF2 = Buffer.from('\r\n\r\n', 'latin1');
 
+/** Bytes were skipped (stray CR/LF): look again (a loop, not recursion, so a run of them cannot overflow the stack). */
+const AGAIN = Symbol('again');
+
 /** The Content-Length of a header block (long or compact `l` name, §7.3.3), or an error naming the value. */
 function contentLength(headerText: string): number {
   let found: number | undefined;
@@ -41,20 +44,23 @@ export class SipStreamFramer {
     return this.buf.length;
   }
 
-  push(chunk: Buffer): StreamFrame[] {
+  /** `expectingPong`: we sent a ping and wait for its pong (decides what a lone CRLF is). */
+  push(chunk: Buffer, expectingPong = false): StreamFrame[] {
     this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
     const out: StreamFrame[] = [];
     for (;;) {
-      const frame = this.next();
+      const frame = this.next(expectingPong);
+      if (frame === AGAIN) continue;
       if (!frame) return out;
+      if (frame.kind === 'pong') expectingPong = false;
       out.push(frame);
     }
   }
 
-  private next(): StreamFrame | undefined {
+  private next(expectingPong: boolean): StreamFrame | typeof AGAIN | undefined {
     const b = this.buf;
     if (b.length === 0) return undefined;
-    if (b[0] === 0x0d || b[0] === 0x0a) return this.keepalive();
+    if (b[0] === 0x0d || b[0] === 0x0a) return this.keepalive(expectingPong);
     const end = b.indexOf(CRLF2);
     if (end < 0) {
       if (b.length > this.maxMessageBytes) throw new TonewallError('ESIPFRAME', `header block of more than ${b.length} bytes without an empty line exceeds ${this.maxMessageBytes}`);
@@ -69,30 +75,29 @@ export class SipStreamFramer {
     return { kind: 'message', data };
   }
 
-  /** RFC 5626 §4.4.1: CRLFCRLF = ping, CRLF = pong; a lone LF is tolerated as a pong. */
-  private keepalive(): StreamFrame | undefined {
+  /**
+   * RFC 5626 §4.4.1: CRLFCRLF = ping, CRLF = pong. A pong only ever answers our ping, so a CRLF is
+   * a pong while one is awaited; otherwise a CRLF with nothing after it may be the first half of a
+   * ping and waits for more bytes, and a CRLF before a message is ignored (RFC 3261 §7.5).
+   */
+  private keepalive(expectingPong: boolean): StreamFrame | typeof AGAIN | undefined {
     const b = this.buf;
     if (b[0] === 0x0a) {
-      this.buf = b.subarray(1);
-      return { kind: 'pong' };
+      this.buf = b.subarray(1); // a bare LF: tolerated as a CRLF
+      return expectingPong ? { kind: 'pong' } : AGAIN;
     }
     if (b.length < 2) return undefined;
     if (b[1] !== 0x0a) {
       this.buf = b.subarray(1); // a stray CR: skip it
-      return this.next();
+      return AGAIN;
     }
     if (b.length >= 4 && b[2] === 0x0d && b[3] === 0x0a) {
       this.buf = b.subarray(4);
       return { kind: 'ping' };
     }
-    if (b.length < 4 && (b.length === 2 || b[2] === 0x0d)) {
-      // "\r\n" or "\r\n\r": a pong, or the start of a ping whose rest is in flight. A pong is sent
-      // alone, so a lone CRLF with nothing after it is taken as a pong.
-      if (b.length === 3) return undefined;
-      this.buf = b.subarray(2);
-      return { kind: 'pong' };
-    }
+    if (b.length === 3 && b[2] === 0x0d) return undefined; // a ping whose last LF is in flight
+    if (b.length === 2 && !expectingPong) return undefined; // half a ping, or a CRLF before a message
     this.buf = b.subarray(2);
-    return { kind: 'pong' };
+    return expectingPong ? { kind: 'pong' } : AGAIN;
   }
 }

@@ -170,7 +170,7 @@ export class StreamTransport extends TypedEmitter<{ message: [data: Buffer, from
   private onData(conn: Connection, chunk: Buffer): void {
     let frames;
     try {
-      frames = conn.framer.push(chunk);
+      frames = conn.framer.push(chunk, conn.pongDeadline !== undefined);
     } catch (err) {
       this.drop(conn, new SipTransportError('ESIPFRAME', `SIP ${this.protocol} stream from ${conn.remote.address}:${conn.remote.port} closed: ${errorMessage(err)}`, conn.remote));
       return;

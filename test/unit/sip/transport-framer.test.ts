@@ -3,6 +3,7 @@
  * split at every byte, merged, with bodies, compact `l:`; framing errors close the stream.
  */
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { SipStreamFramer, type StreamFrame } from '../../../controller/sip/core/transport-framer';
 import { parseMessage } from '../../../controller/sip/core/messages/parser';
 
@@ -50,10 +51,20 @@ describe('SIP stream framer (RFC 3261 §18.3)', () => {
     assert.deepEqual(messages(new SipStreamFramer().push(Buffer.from(a + a))), [a, a]);
   });
 
-  it('RFC 5626 §4.4.1: CRLFCRLF is a ping, CRLF a pong, between messages', () => {
+  it('RFC 5626 §4.4.1: CRLFCRLF is a ping; CRLF is a pong while we await one', () => {
     const a = msg('');
-    const out = new SipStreamFramer().push(Buffer.from(`\r\n\r\n${a}\r\n`));
-    assert.deepEqual(out.map((f) => f.kind), ['ping', 'message', 'pong']);
+    const out = new SipStreamFramer().push(Buffer.from(`\r\n\r\n${a}`));
+    assert.deepEqual(out.map((f) => f.kind), ['ping', 'message']);
+    assert.deepEqual(new SipStreamFramer().push(Buffer.from('\r\n'), true).map((f) => f.kind), ['pong']);
+  });
+
+  it('a lone CRLF while no pong is awaited waits: the rest of a ping, or a message it precedes (RFC 3261 §7.5)', () => {
+    const f = new SipStreamFramer();
+    assert.deepEqual(f.push(Buffer.from('\r\n')), []);
+    assert.deepEqual(f.push(Buffer.from('\r\n')).map((x) => x.kind), ['ping']);
+    const a = msg('');
+    assert.deepEqual(f.push(Buffer.from('\r\n')), []);
+    assert.deepEqual(messages(f.push(Buffer.from(a))), [a]);
   });
 
   it('RFC 5626 §4.4.1: a ping split in two chunks is one ping', () => {
@@ -75,6 +86,41 @@ describe('SIP stream framer (RFC 3261 §18.3)', () => {
   it('a header block growing past the limit without an empty line is an error, not a buffer without end', () => {
     const f = new SipStreamFramer(1024);
     assert.throws(() => f.push(Buffer.from(`INVITE sip:a@b SIP/2.0\r\nX: ${'a'.repeat(2000)}`)), /exceeds 1024/);
+  });
+
+  it('property (fixed seed, 2,000 runs): any messages and pings, cut at any points, come out the same and in order; garbage never throws anything but a framing error', () => {
+    const item = fc.oneof(fc.string({ maxLength: 200 }).map((body) => ({ kind: 'message' as const, text: msg(body) })), fc.constant({ kind: 'ping' as const, text: '\r\n\r\n' }));
+    fc.assert(
+      fc.property(fc.array(item, { minLength: 1, maxLength: 8 }), fc.array(fc.nat(), { maxLength: 10 }), (items, cutSeeds) => {
+        const all = Buffer.from(items.map((i) => i.text).join(''));
+        const cuts = [...new Set(cutSeeds.map((c) => c % all.length))].sort((a, b) => a - b);
+        const f = new SipStreamFramer();
+        const out: StreamFrame[] = [];
+        let at = 0;
+        for (const c of [...cuts, all.length]) {
+          out.push(...f.push(all.subarray(at, c)));
+          at = c;
+        }
+        assert.deepEqual(out.map((o) => (o.kind === 'message' ? o.data.toString() : o.kind)), items.map((i) => (i.kind === 'message' ? i.text : 'ping')));
+      }),
+      { seed: 4242, numRuns: 2000 },
+    );
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), (bytes) => {
+        try {
+          new SipStreamFramer(512).push(Buffer.from(bytes));
+        } catch (err) {
+          assert.match(String((err as Error).message), /Content-Length|exceeds/);
+        }
+      }),
+      { seed: 4243, numRuns: 2000 },
+    );
+  });
+
+  it('64 KB of stray CRs and LFs before a message are skipped without deep recursion', () => {
+    const a = msg('');
+    const junk = Buffer.alloc(65_000, '\r');
+    assert.deepEqual(messages(new SipStreamFramer().push(Buffer.concat([junk, Buffer.from(a)]))), [a]);
   });
 
   it('a Content-Length beyond the limit is refused before the body arrives', () => {
