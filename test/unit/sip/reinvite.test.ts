@@ -176,3 +176,37 @@ describe('offer/answer decisions (RFC 3261 §14.1, RFC 3311 §5.2)', () => {
     }
   });
 });
+
+describe('re-INVITE edge cases (RFC 3261 §14.2, RFC 3311 §5.2)', () => {
+  it('§14.2 a 2xx to the peer\'s re-INVITE never ACKed within 64*T1 ends the call', async () => {
+    const f = await fakeUa();
+    const { call, peer } = answeredOutgoing(f);
+    call.onOffer(() => 'v=0 a\r\n');
+    const ended: string[] = [];
+    call.on('ended', (by) => ended.push(by));
+    f.transport.inject(peerRequest(peer, 'INVITE', { body: HOLD }), FAKE_PEER);
+    f.clock.advance(32_000);
+    assert.deepEqual(ended, ['remote']);
+    assert.equal(call.state, 'terminated');
+  });
+
+  it('RFC 3311 §5.2 an UPDATE with an offer while the peer\'s re-INVITE awaits its ACK gets 500 with Retry-After', async () => {
+    const f = await fakeUa();
+    const { call, peer } = answeredIncoming(f);
+    call.onOffer(() => 'v=0 b\r\n');
+    f.transport.inject(peerRequest(peer, 'INVITE', { body: HOLD }), FAKE_PEER);
+    f.transport.inject(peerRequest(peer, 'UPDATE', { body: PEER_SDP }), FAKE_PEER);
+    const r = f.transport.responses(500).find((x) => cseq(x).method === 'UPDATE');
+    assert.ok(r);
+    assert.match(header(r, 'retry-after') ?? '', /^[0-9]+$/);
+  });
+
+  it('after the call ends, sendInfo and modify reject with ESIPDIALOG', async () => {
+    const f = await fakeUa();
+    const { call, peer } = answeredOutgoing(f);
+    f.transport.inject(peerRequest(peer, 'BYE'), FAKE_PEER);
+    await assert.rejects(call.sendInfo('application/json', Buffer.from('{}')), (e: unknown) => e instanceof TonewallError && e.code === 'ESIPDIALOG');
+    await assert.rejects(call.modify('UPDATE', undefined), (e: unknown) => e instanceof TonewallError && e.code === 'ESIPDIALOG');
+    await settle();
+  });
+});
