@@ -99,6 +99,8 @@ export const sipTrunkSchema = z
 export const sipEdgeSchema = z
   .object({
     enabled: z.boolean().default(true),
+    /** Requests from 127.0.0.0/8 and ::1 (the appliance itself: demo endpoint, local tools) are allowed. */
+    allowLoopback: z.boolean().default(true),
     /** IPv4/IPv6 addresses or CIDRs allowed to send requests, besides the trunks' and contactCenterUri's literal addresses. */
     allow: z.array(z.string().regex(/^[0-9A-Fa-f.:]+(\/[0-9]{1,3})?$/, 'expected an IP address or CIDR')).default([]),
     /** Token bucket per allowed source: requests per second and burst. */
