@@ -113,71 +113,81 @@ export async function run(argv: string[]): Promise<number> {
   }
 }
 
+type Action = (client: MqttClient) => Promise<number>;
+
 /** Checks the arguments before connecting; returns what to do once connected. */
-function dispatch(sub: string | undefined, args: string[], values: Values): (client: MqttClient) => Promise<number> {
-  const root = values.root;
+function dispatch(sub: string | undefined, args: string[], values: Values): Action {
   const timeoutMs = positiveNumber('timeout-s', values['timeout-s'], 10) * 1000;
   switch (sub) {
     case 'list':
       return async (client) => {
-        const rows = await listFleet(client, root, timeoutMs);
+        const rows = await listFleet(client, values.root, timeoutMs);
         console.log(values.json ? JSON.stringify(rows) : formatFleetTable(rows));
         return 0;
       };
-    case 'watch': {
-      const count = values.count === undefined ? undefined : positiveNumber('count', values.count, 1);
-      return async (client) => {
-        let printed = 0;
-        let stop: () => void = () => undefined;
-        const finished = new Promise<void>((resolve) => (stop = resolve));
-        await watchFleet(client, { root, ...(values.device !== undefined ? { device: values.device } : {}), ...(values.topic !== undefined ? { topic: values.topic } : {}) }, (line) => {
-          if (count !== undefined && printed >= count) return;
-          console.log(JSON.stringify(line));
-          if (count !== undefined && ++printed >= count) stop();
-        });
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-        await finished;
-        return 0;
-      };
-    }
-    case 'call': {
-      const [device, method] = args;
-      if (device === undefined || method === undefined) throw new UsageError('fleet call needs <device> <method>');
-      topicLevel('device id', device);
-      const params = values.params === undefined ? undefined : jsonObject('--params', values.params);
-      const expiryS = values['expiry-s'] === undefined ? undefined : positiveNumber('expiry-s', values['expiry-s'], 30);
-      const signKey = values['sign-key'] === undefined ? undefined : readFileSync(values['sign-key'], 'utf8');
-      return async (client) => {
-        const reply = await callRpc(client, {
-          root,
-          dev: device,
-          method,
-          requester: topicLevel('client id', values['client-id'] ?? client.options.clientId ?? 'fleet-cli'),
-          timeoutMs,
-          ...(params !== undefined ? { params } : {}),
-          ...(expiryS !== undefined ? { exp: Date.now() + expiryS * 1000 } : {}),
-          ...(values.actor !== undefined ? { actor: values.actor } : {}),
-          ...(signKey !== undefined ? { sign: signKey } : {}),
-        });
-        console.log(JSON.stringify(reply));
-        return reply.status === 'error' ? 1 : 0;
-      };
-    }
-    case 'config': {
-      const [verb, device] = args;
-      if (verb !== 'push' || device === undefined) throw new UsageError('expected: fleet config push <device> --file F');
-      if (values.file === undefined) throw new UsageError('fleet config push needs --file F (the desired configuration, JSON)');
-      topicLevel('device id', device);
-      const config = jsonObject(`--file ${values.file}`, readFileSync(values.file, 'utf8'));
-      const version = values.version === undefined ? undefined : positiveNumber('version', values.version, 1);
-      return async (client) => {
-        const r = await pushConfig(client, { root, dev: device, config, timeoutMs, ...(version !== undefined ? { version } : {}), ...(values.actor !== undefined ? { actor: values.actor } : {}) });
-        console.log(JSON.stringify(r.reported));
-        return (r.reported['state'] ?? r.reported['status']) === 'rejected' ? 1 : 0;
-      };
-    }
+    case 'watch':
+      return watchAction(values);
+    case 'call':
+      return callAction(args, values, timeoutMs);
+    case 'config':
+      return configAction(args, values, timeoutMs);
     default:
       throw new UsageError(`unknown fleet command "${sub ?? ''}"`);
   }
+}
+
+function watchAction(values: Values): Action {
+  const count = values.count === undefined ? undefined : positiveNumber('count', values.count, 1);
+  return async (client) => {
+    let printed = 0;
+    let stop: () => void = () => undefined;
+    const finished = new Promise<void>((resolve) => (stop = resolve));
+    await watchFleet(client, { root: values.root, ...(values.device !== undefined ? { device: values.device } : {}), ...(values.topic !== undefined ? { topic: values.topic } : {}) }, (line) => {
+      if (count !== undefined && printed >= count) return;
+      console.log(JSON.stringify(line));
+      if (count !== undefined && ++printed >= count) stop();
+    });
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    await finished;
+    return 0;
+  };
+}
+
+function callAction(args: string[], values: Values, timeoutMs: number): Action {
+  const [device, method] = args;
+  if (device === undefined || method === undefined) throw new UsageError('fleet call needs <device> <method>');
+  topicLevel('device id', device);
+  const params = values.params === undefined ? undefined : jsonObject('--params', values.params);
+  const expiryS = values['expiry-s'] === undefined ? undefined : positiveNumber('expiry-s', values['expiry-s'], 30);
+  const signKey = values['sign-key'] === undefined ? undefined : readFileSync(values['sign-key'], 'utf8');
+  return async (client) => {
+    const reply = await callRpc(client, {
+      root: values.root,
+      dev: device,
+      method,
+      requester: topicLevel('client id', values['client-id'] ?? client.options.clientId ?? 'fleet-cli'),
+      timeoutMs,
+      ...(params !== undefined ? { params } : {}),
+      ...(expiryS !== undefined ? { exp: Date.now() + expiryS * 1000 } : {}),
+      ...(values.actor !== undefined ? { actor: values.actor } : {}),
+      ...(signKey !== undefined ? { sign: signKey } : {}),
+    });
+    console.log(JSON.stringify(reply));
+    return reply.status === 'error' ? 1 : 0;
+  };
+}
+
+function configAction(args: string[], values: Values, timeoutMs: number): Action {
+  const [verb, device] = args;
+  if (verb !== 'push' || device === undefined) throw new UsageError('expected: fleet config push <device> --file F');
+  if (values.file === undefined) throw new UsageError('fleet config push needs --file F (the desired configuration, JSON)');
+  topicLevel('device id', device);
+  const config = jsonObject(`--file ${values.file}`, readFileSync(values.file, 'utf8'));
+  const version = values.version === undefined ? undefined : positiveNumber('version', values.version, 1);
+  return async (client) => {
+    const r = await pushConfig(client, { root: values.root, dev: device, config, timeoutMs, ...(version !== undefined ? { version } : {}), ...(values.actor !== undefined ? { actor: values.actor } : {}) });
+    console.log(JSON.stringify(r.reported));
+    return (r.reported['state'] ?? r.reported['status']) === 'rejected' ? 1 : 0;
+  };
 }
