@@ -30,7 +30,7 @@ import {
 import { buildResponse } from '../core/messages/build';
 import { addHeader, cseq, header, headerValues, type HeaderField, type SipRequest, type SipResponse } from '../core/messages/message';
 import type { ServerTransaction } from '../core/transaction-layer';
-import { ALLOWED_METHODS, type UaContext } from './ua-context';
+import { DIALOG_METHODS, type UaContext } from './ua-context';
 
 export interface InfoMessage {
   contentType: string;
@@ -175,7 +175,7 @@ export class DialogSession extends TypedEmitter<DialogSessionEvents> {
     const req = this.dialog.createRequest(method);
     addHeader(req, 'Contact', `<${this.dialog.localUri}>`);
     addHeader(req, 'User-Agent', this.ua.userAgent);
-    addHeader(req, 'Allow', ALLOWED_METHODS);
+    addHeader(req, 'Allow', DIALOG_METHODS);
     addHeader(req, 'Supported', 'timer');
     if (this.timer) {
       addHeader(req, 'Session-Expires', formatSessionExpires({ intervalS, refresher: 'uac' }));
@@ -369,7 +369,7 @@ export class DialogSession extends TypedEmitter<DialogSessionEvents> {
   private respond(tx: ServerTransaction, req: SipRequest, status: number, reason?: string, headers: HeaderField[] = [], body?: Buffer): SipResponse {
     const res = buildResponse(req, status, reason, body ? { body } : {});
     addHeader(res, 'User-Agent', this.ua.userAgent);
-    if (status === 405 || (status >= 200 && status < 300)) addHeader(res, 'Allow', ALLOWED_METHODS);
+    if (status === 405 || (status >= 200 && status < 300)) addHeader(res, 'Allow', DIALOG_METHODS);
     for (const h of headers) res.headers.push(h);
     tx.respond(res);
     return res;

@@ -32,7 +32,7 @@ import { StateMachine, type TransitionTable } from '../core/transactions/state-m
 import { DialogSession, type InfoHandler, type ModifyResult, type OfferHandler } from './dialog-session';
 import { ReliableProvisionals, requires100rel } from './prack';
 import { formatQ850Reason, readQ850Reason, type Q850Reason } from './reason-header';
-import { ALLOWED_METHODS, type UaContext } from './ua-context';
+import { DIALOG_METHODS, type UaContext } from './ua-context';
 
 /** Option tags we implement (Require/Supported, §8.2.2.3). */
 const SUPPORTED_OPTIONS = ['timer', '100rel'];
@@ -341,7 +341,7 @@ export class IncomingCall extends TypedEmitter<IncomingCallEvents> {
     // §12.1.1: responses that establish a dialog carry the request's Record-Route values.
     if (status > 100 && status < 300) for (const rr of headerValues(this.request, 'record-route')) addHeader(res, 'Record-Route', rr);
     addHeader(res, 'User-Agent', this.ua.userAgent);
-    addHeader(res, 'Allow', ALLOWED_METHODS);
+    addHeader(res, 'Allow', DIALOG_METHODS);
     for (const h of headers) res.headers.push(h);
     return res;
   }

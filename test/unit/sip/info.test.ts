@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { TonewallError } from '../../../hw/base/errors';
-import { cseq, header } from '../../../controller/sip/core/messages/message';
+import { cseq, header, headerValues } from '../../../controller/sip/core/messages/message';
 import { FAKE_PEER, answeredIncoming, answeredOutgoing, fakeUa, peerRequest, respondToLast, settle, type PeerDialog } from '../../lib/sip-call-harness';
 
 const JSON_CT = 'application/json';
@@ -99,6 +99,12 @@ describe('SIP INFO in the dialog (RFC 6086)', () => {
     assert.equal(await p, 481);
     assert.deepEqual(ended, ['remote']);
     assert.equal(call.state, 'terminated');
+  });
+
+  it('RFC 6086 §5.1 / RFC 3311 §5 the 2xx that makes our dialog lists INFO, UPDATE and PRACK in Allow', async () => {
+    const f = await fakeUa();
+    const { ok } = answeredIncoming(f);
+    assert.deepEqual(headerValues(ok, 'allow'), ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'INFO', 'UPDATE', 'PRACK']);
   });
 
   it('sendInfo before the answer rejects with a TonewallError naming the state', async () => {
