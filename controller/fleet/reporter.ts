@@ -2,9 +2,10 @@
  * FleetReporter: the device's voice on MQTT (DESIGN.md §6).
  *
  * On every CONNECT: the persisted counter `mqtt.conn` is incremented and the last will built with
- * it (status offline/lwt, retained, QoS 1, will delay). On every CONNACK, in this order: `status`
- * online (retained), `info` (retained), the live call snapshots, then the outbox events in seq
- * order. `stop()` publishes `status` offline/shutdown, then a normal DISCONNECT (no will).
+ * it (status offline/lwt, retained, QoS 1, will delay). On every CONNACK, in this order: the
+ * inbound subscriptions, `status` online (retained), `info` (retained), the clears made offline,
+ * all retained state, then the outbox events in seq order. `stop()` publishes `status`
+ * offline/shutdown, then a normal DISCONNECT (no will).
  *
  * Every message goes through the single publish path (publish-path.ts): envelope, publish guard,
  * schema check (a mismatch is refused with EFLEET_SCHEMA, logged and counted), MQTT 5 properties.
@@ -198,7 +199,8 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
   /**
    * Subscribes `${topicRoot}/_fleet/rebirth`: any message there republishes all retained state
    * after a random delay in [0, jitterMaxMs) (a fleet of devices must not answer at once). Several
-   * requests within one delay make one rebirth.
+   * requests within one delay make one rebirth. A retained request (left on the broker by mistake)
+   * is ignored: it would otherwise trigger a rebirth on every connect.
    */
   enableRebirth(jitterMaxMs: number): void {
     this.rebirthJitterMaxMs = jitterMaxMs;
@@ -207,8 +209,8 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
     this.addRoute({
       filter,
       matches: (t) => t === filter,
-      deliver: () => {
-        if (this.rebirthTimer) return;
+      deliver: (_t, _payload, packet) => {
+        if (packet.retain || this.rebirthTimer) return;
         this.rebirthTimer = this.clock.setTimeout(() => {
           this.rebirthTimer = undefined;
           this.republish('fleet').catch((err: unknown) => this.log.warn('fleet rebirth failed', { err: errorMessage(err) }));

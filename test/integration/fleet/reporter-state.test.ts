@@ -26,8 +26,8 @@ class SubscribingFake extends FakeMqttClient {
     cb(null, [{ topic: filter, qos: 1 }]);
     return this;
   }
-  inbound(topic: string, payload: string): void {
-    const packet = { cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, retain: false, dup: false } as unknown as IPublishPacket;
+  inbound(topic: string, payload: string, retain = false): void {
+    const packet = { cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, retain, dup: false } as unknown as IPublishPacket;
     this.emit('message', topic, Buffer.from(payload), packet);
   }
 }
@@ -122,6 +122,9 @@ describe('fleet reporter: health, metrics, spans/ports/sip, config, rebirth (fak
     let reborn = 0;
     reporter.on('reborn', () => reborn++);
     const before = client(0).published.length;
+    client(0).inbound('tonewall/v1/_fleet/rebirth', '{}', true);
+    clock.advance(10_000);
+    assert.equal(client(0).published.length, before, 'a retained rebirth request is ignored');
     client(0).inbound('tonewall/v1/_fleet/rebirth', '{}');
     client(0).inbound('tonewall/v1/_fleet/rebirth', '{}');
     clock.advance(4_999);
