@@ -7,7 +7,7 @@
  *   --payments N      payments (1–220, default 200)
  *   --stagger-ms MS   time between call starts (default 1000: about 20 calls at once on the E1's 30)
  *   --seed S          canary and caller seed (default 1)
- *   --speech-ms MS    talk before the keys (default 6000): the agent's pay.start must land in it
+ *   --speech-ms MS    talk before the keys (default 10000): the agent's pay.start must land in it
  *   --log-level L     appliance log level, debug or info (default debug)
  *   --keep            keep the run directory (artifacts, WAVs) for inspection
  */
@@ -30,7 +30,7 @@ async function main(): Promise<number> {
       payments: { type: 'string', default: '200' },
       'stagger-ms': { type: 'string', default: '1000' },
       seed: { type: 'string', default: '1' },
-      'speech-ms': { type: 'string', default: '6000' },
+      'speech-ms': { type: 'string', default: '10000' },
       'log-level': { type: 'string', default: 'debug' },
       keep: { type: 'boolean', default: false },
     },

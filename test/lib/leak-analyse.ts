@@ -32,6 +32,8 @@ export interface LeakReport {
   problems: PaymentProblem[];
   /** Masked tones reported beyond the keys pressed, summed over the sessions. */
   maskedTonesBeyondKeys: number;
+  /** Answer → session start (appliance clock), ms, over the sessions: the agent's round trip. */
+  startLatencyMs: { p50: number; p95: number; max: number; late: number };
   artifacts: ArtifactFigure[];
   hits: LeakHit[];
   /** Rule 2 run with the decoys: hits here show how noisy the rule is (expected 0). */
@@ -106,8 +108,10 @@ function heapStringsOffset(buf: Buffer): number {
 }
 
 /** Checks each canary's payment: one approved session, its last four, a clean masking record, a timely start. */
-function checkPayments(run: RunArtifacts, speechMs: number): { approved: number; problems: PaymentProblem[]; maskedExcess: number } {
+function checkPayments(run: RunArtifacts, speechMs: number): { approved: number; problems: PaymentProblem[]; maskedExcess: number; latencies: number[]; late: number } {
   const problems: PaymentProblem[] = [];
+  const latencies: number[] = [];
+  let late = 0;
   let maskedExcess = 0;
   const byLast4 = new Map(run.canaries.canaries.map((c) => [c.pan.slice(12), c]));
   const approvedFor = new Set<number>();
@@ -123,7 +127,9 @@ function checkPayments(run: RunArtifacts, speechMs: number): { approved: number;
     }
     const startedAt = e['startedAt'];
     const lateMs = typeof startedAt === 'number' && call.answeredAt !== undefined ? startedAt - call.answeredAt : 0;
+    latencies.push(lateMs);
     if (lateMs > speechMs - 300) {
+      late++;
       problems.push({ canary: undefined, callId: call.callId, problem: `session started ${lateMs} ms after the answer: the caller's keys (after ${speechMs} ms of talk) may have come first and gone out unmasked, as they do outside a session` });
     }
     const result = e['result'] as { last4?: string; masking?: { clean?: boolean; maskedTones?: number; secondCheck?: { digitsFound?: number } } } | undefined;
@@ -146,7 +152,7 @@ function checkPayments(run: RunArtifacts, speechMs: number): { approved: number;
     if (!call.callEnded) problems.push({ canary: canary.index, callId: call.callId, problem: 'no call.ended event' });
   }
   for (const c of run.canaries.canaries) if (!approvedFor.has(c.index)) problems.push({ canary: c.index, callId: undefined, problem: 'no approved payment for this canary' });
-  return { approved: approvedFor.size, problems, maskedExcess };
+  return { approved: approvedFor.size, problems, maskedExcess, latencies, late };
 }
 
 export interface AnalyseOptions {
@@ -259,6 +265,7 @@ export function analyseRun(run: RunArtifacts, o: AnalyseOptions): LeakReport {
     approved: payments.approved,
     problems: payments.problems,
     maskedTonesBeyondKeys: payments.maskedExcess,
+    startLatencyMs: { ...percentiles(payments.latencies), late: payments.late },
     artifacts: scan.artifacts,
     hits: scan.hits,
     decoyValueHits: scan.decoyValueHits,
@@ -281,6 +288,12 @@ export function analyseRun(run: RunArtifacts, o: AnalyseOptions): LeakReport {
   };
 }
 
+function percentiles(values: readonly number[]): { p50: number; p95: number; max: number } {
+  const v = [...values].sort((a, b) => a - b);
+  const at = (q: number): number => v[Math.min(v.length - 1, Math.floor(q * v.length))] ?? 0;
+  return { p50: at(0.5), p95: at(0.95), max: v.at(-1) ?? 0 };
+}
+
 /** True when the run found no leak and every payment went as expected. */
 export function reportPassed(r: LeakReport): boolean {
   return r.hits.length === 0 && r.audio.runHits.length === 0 && !r.chance.failed && r.problems.length === 0 && r.approved === r.payments && r.applianceExitCode === 0;
@@ -291,6 +304,7 @@ export function formatReport(r: LeakReport): string[] {
   const kb = (n: number): string => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`);
   const lines = [
     `payments: ${r.approved}/${r.payments} approved; ${r.problems.length} problems; masked tones beyond keys pressed: ${r.maskedTonesBeyondKeys}; wall ${(r.wallMs / 1000).toFixed(1)} s (${r.paymentsPerMinute.toFixed(1)} payments/min); analysis ${(r.analysisMs / 1000).toFixed(1)} s`,
+    `agent's pay.start, answer → session start: p50 ${r.startLatencyMs.p50} ms, p95 ${r.startLatencyMs.p95} ms, max ${r.startLatencyMs.max} ms; ${r.startLatencyMs.late} started after the caller's talk (keys before the session go out as keyed, by design)`,
     `artifacts scanned (${r.artifacts.length}, ${kb(r.artifacts.reduce((s, a) => s + a.bytes, 0))}):`,
     ...r.artifacts.map((a) => `  ${a.name.padEnd(40)} ${kb(a.bytes).padStart(11)}  hits ${a.hits}${a.chance ? `  (rule 3: canary ${a.chance.canary} / decoy ${a.chance.decoy}${a.chance.failed ? ' ABOVE CHANCE' : ''})` : ''}`),
     `RTP to the contact center: ${r.audio.streams} streams, ${r.audio.totalSeconds.toFixed(0)} s of audio (shortest ${r.audio.minSecondsPerCall.toFixed(1)} s); digits detected: SpanDSP ${r.audio.digitsSpanDsp}, multimon-ng ${r.audio.digitsMultimon}, RFC 4733 events ${r.audio.rfc4733Events}; canary digit runs ≥ 4: ${r.audio.runHits.length}`,

@@ -41,9 +41,10 @@ const FORBIDDEN_BINS = ['411111', '422222', '424242', '400000', '401288', '40000
 /**
  * Security codes that read like codes the appliance writes by itself (Q.850 causes 1–127, SIP
  * status codes 1xx, 200, 202, 4xx–6xx) are never drawn: a standalone "102" or "486" in a log line
- * is a protocol code, and a canary equal to one could not be told from it. 598 values remain.
+ * is a protocol code, and a canary equal to one could not be told from it. Nor is "000", which the
+ * test processor declines by rule (cvv-mismatch). 597 values remain.
  */
-const PROTOCOL_CODE = /^(1\d\d|20[02]|[4-6]\d\d)$/;
+const PROTOCOL_CODE = /^(000|1\d\d|20[02]|[4-6]\d\d)$/;
 
 export interface CanarySet {
   canaries: LeakCanary[];

@@ -113,7 +113,7 @@ export async function runLeakPayments(o: LeakRunOptions): Promise<RunArtifacts> 
   try {
     broker = await startMosquitto();
     recorder = await MqttRecorder.start(broker.url);
-    agent = await LeakAgent.start({ url: broker.url, root: TOPIC_ROOT, dev: DEVICE_ID, fields: PAY_FIELDS, rpcTimeoutMs: 15_000 });
+    agent = await LeakAgent.start({ url: broker.url, root: TOPIC_ROOT, dev: DEVICE_ID, fields: PAY_FIELDS, rpcTimeoutMs: 30_000 });
     sipp = await startSippUas(dir);
     capture = await startCapture(dir, `udp port ${sipp.sipPort} or udp port ${sipp.mediaPort}`);
     const scriptFile = join(dir, 'callers.json');

@@ -10,18 +10,19 @@
  *    - expiry + security code as keyed (7 digits): plain, "MMYY#CVV", spaced, comma-spaced, UTF-16LE,
  *      JSON arrays; bounded (not inside a longer digit run);
  *    - expiry alone and security code alone: only in the forms chance does not produce (JSON arrays,
- *      spaced, comma-spaced, UTF-16LE), bounded.
+ *      util.inspect "[ 8, 3, 7 ]", spaced, UTF-16LE), bounded.
  * 2. Structured values, zero tolerance: every string (and key) of every JSON log record, MQTT payload
  *    and database row is searched for the expiry or the security code as a token of its own (between
  *    whitespace, quotes, brackets, commas: `TOKEN_RE`), which excludes timestamps, addresses,
  *    identifiers and protocol fields.
- * 3. Chance baseline, per text artifact: digit tokens (rule 2's, plus after a colon: JSON numbers,
- *    header values) equal to a canary's expiry or code are counted and compared with the same count
- *    for decoys that were never keyed; an excess over chance fails (`excessOverChance`).
+ * 3. Chance baseline, per text artifact: the distinct canary expiries and codes that occur as digit
+ *    tokens (rule 2's, plus after a colon: JSON numbers, header values) are counted and compared
+ *    with the same count for decoys that were never keyed; an excess over chance fails
+ *    (`excessOverChance`).
  */
 
 export type LeakField = 'pan' | 'expiry+cvv' | 'expiry' | 'cvv';
-export type LeakForm = 'plain' | 'keyed' | 'spaced' | 'dashed' | 'grouped' | 'comma-spaced' | 'utf16' | 'utf16-spaced' | 'json-numbers' | 'json-strings';
+export type LeakForm = 'plain' | 'keyed' | 'spaced' | 'dashed' | 'grouped' | 'comma-spaced' | 'inspect' | 'utf16' | 'utf16-spaced' | 'json-numbers' | 'json-strings';
 
 export interface Needle {
   canary: number;
@@ -62,6 +63,8 @@ function formBytes(value: string, form: LeakForm): Buffer {
       return Buffer.from(value.replace(/(\d{4})(?=\d)/g, '$1 '), 'latin1');
     case 'comma-spaced':
       return Buffer.from(d.join(', '), 'latin1');
+    case 'inspect':
+      return Buffer.from(`[ ${d.join(', ')} ]`, 'latin1');
     case 'utf16':
       return Buffer.from(value, 'utf16le');
     case 'utf16-spaced':
@@ -75,7 +78,9 @@ function formBytes(value: string, form: LeakForm): Buffer {
 
 const PAN_FORMS: LeakForm[] = ['plain', 'spaced', 'dashed', 'grouped', 'comma-spaced', 'utf16', 'utf16-spaced', 'json-numbers', 'json-strings'];
 const COMBINED_FORMS: LeakForm[] = ['plain', 'spaced', 'comma-spaced', 'utf16', 'json-numbers', 'json-strings'];
-const SHORT_FORMS: LeakForm[] = ['spaced', 'comma-spaced', 'utf16', 'json-numbers', 'json-strings'];
+// Not comma-spaced alone: "0, 1, 2" is in source text and messages ("QoS 0, 1, 2 or 128"); the
+// bracketed util.inspect form of a digit array is kept.
+const SHORT_FORMS: LeakForm[] = ['spaced', 'inspect', 'utf16', 'json-numbers', 'json-strings'];
 
 /** Every byte needle of rule 1 for these canaries. */
 export function buildNeedles(canaries: readonly CanaryValues[]): Needle[] {
@@ -218,24 +223,30 @@ export interface ChanceCount {
 }
 
 /**
- * Rule 3: digit tokens equal to a short value of `canaries` and of `decoys` (the same number of
- * values, never keyed), counted over `text` (one artifact).
+ * Rule 3: how many distinct short values of `canaries` and of `decoys` (the same number of values,
+ * never keyed) occur as digit tokens in `text` (one artifact). Distinct values, not occurrences:
+ * a protocol field that repeats one value (a Content-Length shared by a thousand INFOs) counts
+ * once, whichever set the value falls in, while a leak shows up as many canary values.
  */
 export function countShortTokens(text: string, canaries: readonly CanaryValues[], decoys: readonly CanaryValues[]): ChanceCount {
   const kind = new Map<string, 'canary' | 'decoy'>();
   for (const c of canaries) for (const v of [c.expiry, c.cvv]) kind.set(v, 'canary');
   for (const c of decoys) for (const v of [c.expiry, c.cvv]) if (!kind.has(v)) kind.set(v, 'decoy');
+  const seen = new Set<string>();
   const count: ChanceCount = { canary: 0, decoy: 0 };
   for (const m of text.matchAll(CHANCE_TOKEN_RE)) {
     const k = kind.get(m[0]);
-    if (k) count[k]++;
+    if (!k || seen.has(m[0])) continue;
+    seen.add(m[0]);
+    count[k]++;
   }
   return count;
 }
 
 /**
- * Rule 3's verdict: canary tokens beyond the decoy baseline by more than chance allows (Poisson:
- * four standard deviations of the baseline, plus 5). One leaked value per payment is far above it.
+ * Rule 3's verdict: distinct canary values beyond the decoy baseline by more than chance allows
+ * (four standard deviations of a Poisson baseline, plus 5). Leaking one short value per payment
+ * is far above it.
  */
 export function excessOverChance(c: ChanceCount): boolean {
   return c.canary > c.decoy + 4 * Math.sqrt(c.decoy + 1) + 5;

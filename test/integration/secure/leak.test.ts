@@ -23,7 +23,7 @@ import { decodeG711, digitRunHits } from '../../lib/leak-rtp';
 import { analyseRun, ArtifactScanner, formatReport, type LeakReport } from '../../lib/leak-analyse';
 import { removeRun, runLeakPayments, type RunArtifacts } from '../../lib/leak-run';
 
-const OPTIONS = { payments: 6, staggerMs: 1500, seed: 20261122, speechMs: 4000, logLevel: 'debug', sessionsTimeoutMs: 60_000 } as const;
+const OPTIONS = { payments: 6, staggerMs: 1500, seed: 20261122, speechMs: 8000, logLevel: 'debug', sessionsTimeoutMs: 60_000 } as const;
 
 /** DTMF for `keys` (Q.23 frequencies, 80 ms tones, 80 ms gaps), 8 kHz linear. */
 function dtmf(keys: string): Int16Array {
@@ -112,7 +112,7 @@ describe('leak test: payments through the whole appliance, every artifact scanne
       assert.ok(run);
       const c = run.canaries.canaries[1] ?? run.canaries.canaries[0];
       assert.ok(c);
-      const forms: LeakForm[] = ['plain', 'spaced', 'utf16', 'json-numbers', 'json-strings', 'grouped', 'dashed', 'comma-spaced', 'utf16-spaced'];
+      const forms: LeakForm[] = ['plain', 'spaced', 'utf16', 'json-numbers', 'json-strings', 'inspect', 'grouped', 'dashed', 'comma-spaced', 'utf16-spaced'];
       const needles = buildNeedles([c]).filter((n) => n.field === 'pan' || n.field === 'cvv');
       const files = [...run.files, { name: 'mqtt dump', path: join(run.dir, 'mqtt-messages-recorder-on-.bin'), kind: 'mqtt' as const }];
       files.forEach((f, i) => {
