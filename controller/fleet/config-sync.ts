@@ -16,6 +16,10 @@
  * retained on `config/reported`: `{version, state, errors[], appliedAt, restartKeys?}`. Secrets are
  * never echoed: an error at a secret key (password, key, token, …) names the path only.
  * `null` in the overlay removes a key (back to the file value or the default).
+ *
+ * Some keys never change over MQTT (`FIXED_CONFIG_KEYS`): the device's identity, where its state
+ * (and this overlay) lives, and the key that signs dangerous commands — a configuration message is
+ * not signed, so it must not be able to replace the signer. A version that changes one is rejected.
  */
 import type { Clock } from '../../hw/base/clock';
 import { errorMessage } from '../../hw/base/errors';
@@ -47,6 +51,9 @@ export interface ConfigSyncOptions {
   clock: Clock;
   log: Logger;
 }
+
+/** Key prefixes `config/desired` may not change (see the file header). */
+export const FIXED_CONFIG_KEYS: readonly string[] = ['device.id', 'device.stateDir', 'store.path', 'mqtt.fleetPublicKeyFile'];
 
 const SECRET_KEY = /^(password|secret|key|privateKey|token|passphrase)$/i;
 
@@ -137,7 +144,10 @@ export class ConfigSync {
     const result = this.opts.validate(overlayConfig(this.opts.fileConfig, overlay));
     if (!result.ok) return this.reject(version, result.errors);
     const next = result.config;
-    const restartKeys = changedPaths(this.opts.running, next).filter((p) => !this.opts.live.some((l) => under(p, l.prefix)));
+    const changed = changedPaths(this.opts.running, next);
+    const fixed = changed.filter((p) => FIXED_CONFIG_KEYS.some((f) => under(p, f)));
+    if (fixed.length > 0) return this.reject(version, fixed.map((p) => `${p}: cannot be changed over MQTT (identity, state location or the command-signing key); change it in the configuration file`));
+    const restartKeys = changed.filter((p) => !this.opts.live.some((l) => under(p, l.prefix)));
     const liveChanged = changedPaths(this.effective, next).filter((p) => this.opts.live.some((l) => under(p, l.prefix)));
     for (const l of this.opts.live) {
       if (!liveChanged.some((p) => under(p, l.prefix))) continue;

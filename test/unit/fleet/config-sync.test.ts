@@ -99,6 +99,15 @@ describe('fleet config/desired → config/reported', () => {
     assert.match(r?.errors[0] ?? '', /^log\.__proto__: unknown key/);
   });
 
+  it('identity, state location and the signing key cannot be changed over MQTT', () => {
+    const h = harness();
+    const r = h.send({ version: 1, config: { device: { id: 'tw-other-0001' }, mqtt: { fleetPublicKeyFile: '/tmp/attacker.pem' }, log: { level: 'debug' } } });
+    assert.equal(r?.state, 'rejected');
+    assert.deepEqual(r?.errors.map((e) => e.slice(0, e.indexOf(':'))), ['device.id', 'mqtt.fleetPublicKeyFile']);
+    assert.deepEqual([h.levels, h.store.rec.version], [[], 0]);
+    assert.equal(h.send({ version: 2, config: { device: { id: h.fileConfig.device.id } } })?.state, 'applied', 'restating the same value is no change');
+  });
+
   it('a malformed payload is rejected with a clear error', () => {
     const h = harness();
     assert.match(h.sync.handle(Buffer.from('{nope'))?.errors[0] ?? '', /not JSON/);
