@@ -28,6 +28,7 @@ import { startEmbeddedBroker, type EmbeddedBroker } from '../fleet/embedded-brok
 import { FleetReporter } from '../fleet/reporter';
 import type { LiveConfigKey } from '../fleet/config-sync';
 import type { RpcServer } from '../fleet/rpc';
+import { decode as decodeG711 } from '../media/g711';
 import { FxoTrunk } from '../pstn/analog/fxo-trunk';
 import { PriTrunk } from '../pstn/isdn/pri-trunk';
 import { TrunkDialer } from '../pstn/dialer';
@@ -241,14 +242,28 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
       lineNumbers: c.pstn.analog.lineNumbers,
       defaultLineNumber: c.pstn.analog.defaultLineNumber,
       ringTimeoutMs: c.pstn.analog.ringTimeoutMs,
+      // Line audio for dial tone, busy/reorder and FSK caller ID (docs/pstn.md).
+      decodePcm: (law, data) => decodeG711(law, data),
+      ...(c.pstn.analog.callerId !== 'card' ? { callerIdFsk: c.pstn.analog.callerId, configurePort: (cfg) => card.configurePort(cfg) } : {}),
+      defaultAnswerSupervision: c.pstn.analog.answerSupervision,
+      dialToneTimeoutMs: c.pstn.analog.dialToneTimeoutMs,
+      noAnswerTimeoutMs: c.pstn.analog.noAnswerTimeoutMs,
     });
     this.trunk = trunk;
     trunk.on('warning', (m) => this.log.warn(m));
     trunk.start();
     // ISDN PRI spans, for cards whose hello lists spans: D-channel frames ride the card link.
-    const pri = new PriTrunk({ card, sendDchan: (span, data) => card.sendDchan(span, data), clock: this.clock, log: this.log.child('pri') });
+    const pri = new PriTrunk({
+      card,
+      sendDchan: (span, data) => card.sendDchan(span, data),
+      // Framing and line coding per span (E1 CRC-4/HDB3, T1 ESF/B8ZS), reported in PriTrunk.spanStates().
+      configureSpan: (cfg) => card.configureSpan(cfg),
+      clock: this.clock,
+      log: this.log.child('pri'),
+    });
     this.pri = pri;
     card.linkEvents.on('dchan', (span, data) => pri.receiveDchan(span, data));
+    card.linkEvents.on('counters', (report) => pri.receiveCounters(report));
     pri.on('warning', (m) => this.log.warn(m));
     pri.on('dchannel', (span, up) => {
       this.log[up ? 'info' : 'warn'](`span ${span} D-channel ${up ? 'up' : 'down'}`);
