@@ -32,7 +32,7 @@ describe('tonewall fleet against the running appliance (mosquitto)', function ()
     requirePeer(this, 'socat');
     broker = await startMosquitto();
     dir = makeTempDir('fleet-cli');
-    const config = writeApplianceConfig(dir, { deviceId: DEV, stateDir: join(dir, 'state'), brokerUrl: broker.url, demoSipPort: await freeUdpPort(), rtpPortMin: 34000, callIntervalMs: 60_000, callDurationMs: 1000, script: 'none' });
+    const config = writeApplianceConfig(dir, { deviceId: DEV, stateDir: join(dir, 'state'), brokerUrl: broker.url, demoSipPort: await freeUdpPort(), rtpPortMin: 36800, callIntervalMs: 60_000, callDurationMs: 1000, script: 'none' });
     const watcher = await FleetSubscriber.connect(broker.url, [`tonewall/v1/${DEV}/info`]);
     app = spawnAppliance(config);
     await watcher.waitFor('the appliance birth (info)', (m) => m.find((x) => x.json?.['dev'] === DEV), 30_000).catch((err: Error) => {

@@ -55,7 +55,7 @@ describe('broker outage under load: the appliance with calls and a payment (mosq
     const deviceId = 'tw-outage-0001';
     const root = `tonewall/v1/${deviceId}`;
     const stateDir = join(dir, 'state');
-    const config = writeApplianceConfig(dir, { deviceId, stateDir, brokerUrl: broker.url, demoSipPort: await freeUdpPort(), rtpPortMin: 33000, callIntervalMs: 1000, callDurationMs: 2500 });
+    const config = writeApplianceConfig(dir, { deviceId, stateDir, brokerUrl: broker.url, demoSipPort: await freeUdpPort(), rtpPortMin: 36400, callIntervalMs: 1000, callDurationMs: 2500 });
     consumer = await FleetSubscriber.connect(broker.url, [`${root}/events/#`, `${root}/status`], { clientId: `tw-outage-consumer-${process.pid}`, clean: false, properties: { sessionExpiryInterval: 600 } });
     const arrivalMs = new Map<Received, number>();
     consumer.client.on('message', () => {
