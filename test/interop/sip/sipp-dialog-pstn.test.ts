@@ -53,7 +53,10 @@ describe('interop: sipp → appliance → simulated E1 PRI network (SIP → PSTN
   after(async () => {
     await app?.stop('test done');
     await capture?.stop();
-    if (sipp) await stopChild(sipp.child);
+    if (sipp) {
+      await stopChild(sipp.child);
+      rmSync(sipp.dir, { recursive: true, force: true });
+    }
     await broker?.dispose();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
