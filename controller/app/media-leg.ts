@@ -2,7 +2,14 @@
  * The MediaFactory the call manager uses (controller/call/ports.ts), built from the media layer:
  * an RtpSession for the call, an SDP offer, and once the answer is in, the per-channel pipeline
  * (DESIGN.md §5) with the call's uplink processor.
+ *
+ * SRTP (sip.srtp, RFC 4568 SDES): a fresh 30-byte master key||salt per leg from crypto.randomBytes,
+ * put only in our SDP; the negotiated keys go to an SrtpProtector on the RTP session. Keys are
+ * never logged. Offers from the SIP side (`answerOffer`: the INVITE of a SIP → PSTN call or a
+ * re-INVITE/UPDATE) are answered with the same leg; `sendonly`/`inactive` (hold, RFC 3264 §8.4)
+ * stops our sending and keeps receiving; a codec change rebuilds the pipeline.
  */
+import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../hw/base/logger';
 import type { CompandingLaw } from '../../hw/card/types';
 import type { MediaFactory, MediaLeg, MediaLegStats } from '../call/ports';
@@ -11,7 +18,8 @@ import { CARD_CHUNK_SAMPLES, ChannelPipeline, type RtpMediaPort } from '../media
 import { CallProgressGenerator, tonePlan } from '../dsp/call-progress-tones';
 import { SILENCE_BYTE, encode } from '../media/g711';
 import { RtpSession } from '../media/rtp-session';
-import { DEFAULT_TELEPHONE_EVENT_PT, STATIC_PT, buildOffer, parseAnswer } from '../media/sdp';
+import { DEFAULT_TELEPHONE_EVENT_PT, STATIC_PT, answerOffer, buildOffer, parseAnswer, type LocalMedia, type NegotiatedMedia } from '../media/sdp';
+import { SrtpProtector, splitKeySalt } from '../media/srtp-protector';
 import type { UplinkDigit } from '../media/telephone-event-sender';
 import type { UplinkProcessor } from '../media/uplink-processor';
 
@@ -33,20 +41,46 @@ class RtpMediaLeg implements MediaLeg {
   private ringback: CallProgressGenerator | undefined;
   private readonly toneBlock = new Int16Array(CARD_CHUNK_SAMPLES);
 
+  private current: NegotiatedMedia | undefined;
+  readonly sdpOffer: string;
+
   constructor(
     private readonly rtp: RtpSession,
-    readonly sdpOffer: string,
+    private readonly local: LocalMedia,
     private readonly cardLaw: CompandingLaw,
     private readonly opts: RtpMediaFactoryOptions,
     private readonly log: Logger,
     private readonly callId: string,
   ) {
     this.silence = Buffer.alloc(CARD_CHUNK_SAMPLES, SILENCE_BYTE[cardLaw]);
+    this.sdpOffer = buildOffer(local);
   }
 
   applyAnswer(sdpAnswer: string): { codec: string } {
-    const media = parseAnswer(sdpAnswer, { codecs: this.opts.sip.codecs, ptimeMs: this.opts.sip.ptimeMs });
-    this.rtp.setRemote(media.address, media.port);
+    const media = parseAnswer(sdpAnswer, { codecs: this.opts.sip.codecs, ptimeMs: this.opts.sip.ptimeMs, ...(this.local.srtp ? { srtp: this.local.srtp } : {}) });
+    this.start(media);
+    return { codec: media.codec };
+  }
+
+  answerOffer(sdpOffer: string): { sdp: string; codec: string } {
+    // RFC 3264 §8: the same o= session id, its version one higher for every new description.
+    this.local.sessionVersion = (this.local.sessionVersion ?? 1) + 1;
+    const { sdp, media } = answerOffer(sdpOffer, this.local);
+    this.start(media);
+    return { sdp, codec: media.codec };
+  }
+
+  /** (Re)starts media toward what was negotiated. */
+  private start(media: NegotiatedMedia): void {
+    this.rtp.setRemote(media.address, media.port, { ...(media.rtcpPort !== undefined ? { port: media.rtcpPort } : {}), mux: media.rtcpMux ?? false });
+    this.rtp.setProtector(media.srtp ? new SrtpProtector(splitKeySalt(media.srtp.localKey), splitKeySalt(media.srtp.remoteKey)) : undefined);
+    this.rtp.setAcceptedPayloadTypes(media.telephoneEventPt !== undefined ? [media.payloadType, media.telephoneEventPt] : [media.payloadType]);
+    // RFC 3264 §8.4: the far end's sendonly/inactive means we stop sending (hold); we keep receiving.
+    this.rtp.setSending(media.direction === 'sendrecv' || media.direction === 'recvonly');
+    const prev = this.current;
+    this.current = media;
+    if (this.pipeline && prev && prev.codec === media.codec && prev.payloadType === media.payloadType && prev.ptimeMs === media.ptimeMs && prev.telephoneEventPt === media.telephoneEventPt) return;
+    this.pipeline?.close();
     const law: CompandingLaw = media.codec === 'PCMU' ? 'ulaw' : 'alaw';
     const tap = this.opts.onUplinkPayload;
     const rtp = this.rtp;
@@ -78,7 +112,6 @@ class RtpMediaLeg implements MediaLeg {
       jitterMaxMs: this.opts.sip.jitter.maxMs,
     });
     if (this.localTone) this.pipeline.setLocalTone(this.localTone);
-    return { codec: media.codec };
   }
 
   fromCard(pcm: Buffer): void {
@@ -150,15 +183,18 @@ export function rtpMediaFactory(opts: RtpMediaFactoryOptions): MediaFactory {
         acceptPayloadTypes: [...opts.sip.codecs.map((c) => STATIC_PT[c]), DEFAULT_TELEPHONE_EVENT_PT],
         log,
       });
-      const offer = buildOffer({
+      const local: LocalMedia = {
         address: opts.sip.advertisedAddress || opts.sip.bindAddress,
         port: rtp.localPort,
         codecs: opts.sip.codecs,
         ptimeMs: opts.sip.ptimeMs,
         telephoneEventPt: DEFAULT_TELEPHONE_EVENT_PT,
-      });
-      log.debug('media opened', { callId, rtpPort: rtp.localPort });
-      return new RtpMediaLeg(rtp, offer, cardLaw, opts, log, callId);
+        sessionId: Math.floor(Date.now() / 1000),
+        sessionVersion: 1,
+        ...(opts.sip.srtp !== 'off' ? { srtp: { mode: opts.sip.srtp, key: randomBytes(30) } } : {}),
+      };
+      log.debug('media opened', { callId, rtpPort: rtp.localPort, srtp: opts.sip.srtp });
+      return new RtpMediaLeg(rtp, local, cardLaw, opts, log, callId);
     },
   };
 }

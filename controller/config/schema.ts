@@ -158,10 +158,9 @@ export const sipSchema = z
     /**
      * SRTP with SDES keys (RFC 4568, docs/media.md): `off` plain RTP/AVP; `offer` offers RTP/SAVP
      * with a=crypto and accepts either in answers and offers; `require` refuses plain RTP.
+     * Suite: AES_CM_128_HMAC_SHA1_80 (the _32 suite is not supported yet).
      */
     srtp: z.enum(['off', 'offer', 'require']).default('off'),
-    /** Crypto suites we offer/accept, in order of preference. */
-    srtpSuites: z.array(z.enum(['AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32'])).min(1).default(['AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32']),
     /** Adaptive downlink jitter buffer (docs/media.md): starting target, bounds of the target, ms. */
     jitter: z
       .object({ initialMs: z.number().int().min(10).max(500).default(40), minMs: z.number().int().min(10).max(500).default(20), maxMs: z.number().int().min(40).max(1000).default(200) })

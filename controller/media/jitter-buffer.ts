@@ -4,7 +4,8 @@
  * (10 ms = 80 samples) at its TDM clock, which is the audio clock.
  *
  *   state     event                           next      action
- *   prefill   depth ≥ target                  playing   playout starts at the oldest frame
+ *   prefill   depth ≥ target                  playing   playout starts at the oldest frame, or at
+ *                                                       target depth when a burst is > 25 ms deeper
  *   playing   audio at the playout point      playing   play it (time-scaled by ±k samples, below)
  *   playing   gap, later audio buffered       playing   conceal the gap (PLC)
  *   playing   dry ≤ 60 ms                     playing   conceal (PLC: repeat and fade)
@@ -14,13 +15,15 @@
  * Contract:
  * - Reorders by timestamp; duplicates and packets whose audio was already played ("late") are
  *   dropped and counted.
- * - Target depth follows the measured jitter: every 25 packets it is set to the 95th percentile
+ * - Target depth follows the measured jitter (after the stream's first 50 packets): every 25 packets it is set to the 98th percentile
  *   minus the minimum of the packets' relative delay over the last 250 packets, plus one packet
  *   time, within [minDepthMs, maxDepthMs]; it rises at once and falls by at most 1 ms per update.
  * - Drift between the far end's clock and the card's (and moves of the target) are absorbed by
  *   time-scaling: a block of 80 output samples is made from 80 ± k input samples by linear
- *   interpolation (k ≤ 1 in speech, ≤ 4 in low-energy blocks), never by dropping whole frames. The
- *   smoothed depth must leave the target ± 5 ms hysteresis band before anything is adjusted.
+ *   interpolation, never by dropping whole frames. Too deep (latency only) is corrected once the
+ *   smoothed depth is 25 ms above the target; too shallow (underrun risk) once it is 5 ms below in
+ *   low-energy blocks (mean |x| < 400, up to 4 samples per block) or 10 ms below in blocks with
+ *   signal (one sample per block). Inside those bounds audio plays bit-exact.
  *   Such samples are counted in `droppedSamples` / `insertedSamples`.
  * - Above maxDepthMs the oldest audio is discarded down to the target (`overflowSamples`): a
  *   burst, not drift, causes that.
@@ -66,8 +69,12 @@ interface Frame {
 type State = 'prefill' | 'playing';
 
 const DELAY_WINDOW = 250;
+const WARMUP_PACKETS = 50;
 const TARGET_UPDATE_EVERY = 25;
-const HYSTERESIS_MS = 5;
+/** Time-scaling thresholds around the target depth, ms (see adjustment()). */
+const ABOVE_MS = 25;
+const BELOW_QUIET_MS = 5;
+const BELOW_SIGNAL_MS = 10;
 const LOW_ENERGY_MEAN_ABS = 400;
 const RESYNC_SAMPLES = 8000;
 
@@ -90,11 +97,13 @@ export class JitterBuffer {
   private smoothedDepth = 0;
   private readonly delays = new Float64Array(DELAY_WINDOW);
   private delayCount = 0;
+  private warmupPackets = 0;
   private lastPacketSamples = 160;
   private readonly plc = new PacketLossConcealer();
   private scratch = new Int16Array(0);
   private present = new Uint8Array(0);
   private readonly timeScaling: boolean;
+  private fadeIn = false;
 
   constructor(opts: JitterBufferOptions = {}) {
     this.timeScaling = opts.timeScaling ?? true;
@@ -163,6 +172,14 @@ export class JitterBuffer {
       if (!first || this.depthSamples < this.target) return out;
       this.state = 'playing';
       this.playTs = first.ts;
+      // A burst that arrived before playout began: start at the target depth rather than
+      // time-scale the excess away over the following seconds (nothing was played yet).
+      const excess = this.depthSamples - this.target;
+      if (this.timeScaling && excess > ABOVE_MS * this.spm) {
+        this.playTs = (this.playTs + excess) >>> 0;
+        this.counters.droppedSamples += excess;
+        this.dropConsumed();
+      }
       this.smoothedDepth = this.depthSamples;
     }
     this.dropConsumed();
@@ -173,6 +190,7 @@ export class JitterBuffer {
       if (this.plc.erasedSamples > 480) {
         this.counters.underruns++;
         this.state = 'prefill';
+        this.fadeIn = true;
         this.plc.reset();
       }
       return out;
@@ -181,16 +199,24 @@ export class JitterBuffer {
     this.smoothedDepth += (depth - this.smoothedDepth) / 16;
     const k = this.adjustment(count);
     this.readScaled(out, count + k);
+    if (this.fadeIn) {
+      // Playout restarts after an underrun's silence: a linear ramp over the first block, no step from zero.
+      for (let i = 0; i < count; i++) out[i] = Math.round(((out[i] as number) * (i + 1)) / count);
+      this.fadeIn = false;
+    }
     return out;
   }
 
   /** Time-scale step: +k reads k extra input samples (shrinks the buffer), -k reads fewer. */
   private adjustment(count: number): number {
     const err = this.smoothedDepth - this.target;
-    const band = HYSTERESIS_MS * this.spm;
-    if (!this.timeScaling || Math.abs(err) <= band) return 0;
-    if (!this.contiguous(count + 4)) return 0;
+    if (!this.timeScaling) return 0;
+    // Too deep costs only latency: act once 25 ms above the target. Too shallow risks an underrun:
+    // quiet blocks act 5 ms below it, blocks with signal 10 ms below it.
     const lowEnergy = this.meanAbs(count) < LOW_ENERGY_MEAN_ABS;
+    const band = (err > 0 ? ABOVE_MS : lowEnergy ? BELOW_QUIET_MS : BELOW_SIGNAL_MS) * this.spm;
+    if (Math.abs(err) <= band) return 0;
+    if (!this.contiguous(count + 4)) return 0;
     const limit = lowEnergy ? 4 : 1;
     const k = Math.max(-limit, Math.min(limit, Math.round((err - Math.sign(err) * band) / (2 * this.spm))));
     return k === 0 ? Math.sign(err) : k;
@@ -284,6 +310,12 @@ export class JitterBuffer {
   }
 
   private noteDelay(ts: number, arrivalMs: number): void {
+    // The first second of a stream (call setup, the card starting to pull, bursts) says little
+    // about the path's jitter: the starting target holds until it has passed.
+    if (this.warmupPackets < WARMUP_PACKETS) {
+      this.warmupPackets++;
+      return;
+    }
     // Relative delay in samples; the far end's timestamp origin cancels out in the spread.
     const rel = arrivalMs * this.spm - ts;
     const prev = this.delayCount > 0 ? (this.delays[(this.delayCount - 1) % DELAY_WINDOW] as number) : rel;
@@ -299,7 +331,7 @@ export class JitterBuffer {
   private updateTarget(): void {
     const n = Math.min(this.delayCount, DELAY_WINDOW);
     const sorted = Float64Array.from(this.delays.subarray(0, n)).sort();
-    const spread = (sorted[Math.floor(0.95 * (n - 1))] as number) - (sorted[0] as number);
+    const spread = (sorted[Math.floor(0.98 * (n - 1))] as number) - (sorted[0] as number);
     const wanted = Math.min(this.maxSamples, Math.max(this.minSamples, Math.round(spread + this.lastPacketSamples)));
     this.target = wanted >= this.target ? wanted : Math.max(wanted, this.target - this.spm);
   }
@@ -334,6 +366,7 @@ export class JitterBuffer {
     this.frames = [];
     this.state = 'prefill';
     this.delayCount = 0;
+    this.warmupPackets = 0;
     this.plc.reset();
   }
 }

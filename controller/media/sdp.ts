@@ -7,6 +7,15 @@
  * Answer parsing / answering: the first payload type of the answer's (or offer's) m-line that we
  * support wins (RFC 3264 §6.1 order of preference); no common codec is an error naming what was
  * offered. Static payload types are recognised without rtpmap (RFC 3551 §6).
+ *
+ * SRTP with SDES (RFC 4568): with `srtp.mode` `offer`/`require` our offer is `RTP/SAVP` with
+ * `a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:<key||salt, base64>`; an answer or offer with SAVP must
+ * carry a crypto line of a suite we support (the first one wins, §6.1; MKI and lifetime parameters
+ * are refused, a key of the wrong length is refused), and our answer echoes its tag with our own
+ * key. `require` refuses plain RTP/AVP; `off` refuses SAVP. Keys come in as Buffers and leave only
+ * inside the SDP body; no error message quotes an inline key.
+ * RTCP: `a=rtcp-mux` in an offer is accepted and answered (RFC 5761 §5.1.1); `a=rtcp:<port>`
+ * (RFC 3605) gives the RTCP port, else RTP + 1.
  */
 import * as sdpTransform from 'sdp-transform';
 import { TonewallError } from '../../hw/base/errors';
@@ -26,6 +35,19 @@ export interface LocalMedia {
   sessionId?: number;
   sessionVersion?: number;
   telephoneEventPt?: number;
+  /** SRTP policy and our 30-byte SDES master key||salt (crypto.randomBytes). */
+  srtp?: { mode: SrtpMode; key: Buffer };
+}
+
+export type SrtpMode = 'off' | 'offer' | 'require';
+export const SRTP_SUITE = 'AES_CM_128_HMAC_SHA1_80';
+const SDES_KEY_SALT_BYTES = 30;
+
+export interface NegotiatedSrtp {
+  suite: typeof SRTP_SUITE;
+  tag: number;
+  localKey: Buffer;
+  remoteKey: Buffer;
 }
 
 export interface NegotiatedMedia {
@@ -36,6 +58,11 @@ export interface NegotiatedMedia {
   telephoneEventPt?: number;
   ptimeMs: number;
   direction: 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
+  /** RTCP port of the far end (a=rtcp, else port + 1); with rtcpMux, the RTP port. */
+  rtcpPort?: number;
+  rtcpMux?: boolean;
+  /** Present when SRTP was negotiated. */
+  srtp?: NegotiatedSrtp;
 }
 
 function sdpError(message: string): TonewallError {
@@ -46,7 +73,16 @@ function ipVer(address: string): 4 | 6 {
   return address.includes(':') ? 6 : 4;
 }
 
-function describe(local: LocalMedia, payloads: Array<{ pt: number; codec: string; rate: number; fmtp?: string }>): string {
+interface Extras {
+  crypto?: { tag: number; key: Buffer };
+  rtcpMux?: boolean;
+  direction?: NegotiatedMedia['direction'];
+}
+
+/** RFC 3264 §6.1: the answer's direction for an offered one. */
+const ANSWER_DIRECTION: Record<NegotiatedMedia['direction'], NegotiatedMedia['direction']> = { sendrecv: 'sendrecv', sendonly: 'recvonly', recvonly: 'sendonly', inactive: 'inactive' };
+
+function describe(local: LocalMedia, payloads: Array<{ pt: number; codec: string; rate: number; fmtp?: string }>, extras: Extras = {}): string {
   const session: sdpTransform.SessionDescription = {
     version: 0,
     origin: {
@@ -64,12 +100,14 @@ function describe(local: LocalMedia, payloads: Array<{ pt: number; codec: string
       {
         type: 'audio',
         port: local.port,
-        protocol: 'RTP/AVP',
+        protocol: extras.crypto ? 'RTP/SAVP' : 'RTP/AVP',
         payloads: payloads.map((p) => p.pt).join(' '),
+        ...(extras.crypto ? { crypto: [{ id: extras.crypto.tag, suite: SRTP_SUITE, config: `inline:${extras.crypto.key.toString('base64')}` }] } : {}),
+        ...(extras.rtcpMux ? { rtcpMux: 'rtcp-mux' } : {}),
         rtp: payloads.map((p) => ({ payload: p.pt, codec: p.codec, rate: p.rate })),
         fmtp: payloads.filter((p) => p.fmtp !== undefined).map((p) => ({ payload: p.pt, config: p.fmtp ?? '' })),
         ptime: local.ptimeMs,
-        direction: 'sendrecv',
+        direction: extras.direction ?? 'sendrecv',
       },
     ],
   };
@@ -80,10 +118,41 @@ function describe(local: LocalMedia, payloads: Array<{ pt: number; codec: string
 export function buildOffer(local: LocalMedia): string {
   if (local.codecs.length === 0) throw sdpError('cannot build an SDP offer with no codecs');
   const ev = local.telephoneEventPt ?? DEFAULT_TELEPHONE_EVENT_PT;
-  return describe(local, [
-    ...local.codecs.map((c) => ({ pt: STATIC_PT[c], codec: c, rate: 8000 })),
-    { pt: ev, codec: 'telephone-event', rate: 8000, fmtp: '0-15' },
-  ]);
+  const key = local.srtp && local.srtp.mode !== 'off' ? checkKey(local.srtp.key) : undefined;
+  return describe(
+    local,
+    [...local.codecs.map((c) => ({ pt: STATIC_PT[c], codec: c, rate: 8000 })), { pt: ev, codec: 'telephone-event', rate: 8000, fmtp: '0-15' }],
+    key ? { crypto: { tag: 1, key } } : {},
+  );
+}
+
+function checkKey(key: Buffer): Buffer {
+  if (key.length !== SDES_KEY_SALT_BYTES) throw sdpError(`SDES master key||salt is ${key.length} bytes, expected ${SDES_KEY_SALT_BYTES}`);
+  return key;
+}
+
+interface OfferedCrypto {
+  tag: number;
+  suite: string;
+  key: Buffer | undefined;
+  problem: string | undefined;
+}
+
+/** RFC 4568 §9.1 key parameter: inline:<base64 key||salt>[|lifetime][|MKI:length]. Never echoes the key. */
+function readCrypto(c: { id: number; suite: string; config: string }): OfferedCrypto {
+  const m = /^inline:([A-Za-z0-9+/=]+)(\|.*)?$/.exec(c.config.trim().split(/\s+/)[0] ?? '');
+  if (!m) return { tag: c.id, suite: c.suite, key: undefined, problem: `crypto tag ${c.id}: key parameter is not inline:<base64>` };
+  if (m[2] !== undefined) return { tag: c.id, suite: c.suite, key: undefined, problem: `crypto tag ${c.id}: lifetime/MKI parameters are not supported` };
+  const key = Buffer.from(m[1] ?? '', 'base64');
+  if (key.length !== SDES_KEY_SALT_BYTES) return { tag: c.id, suite: c.suite, key: undefined, problem: `crypto tag ${c.id}: key||salt of ${key.length} bytes, expected ${SDES_KEY_SALT_BYTES}` };
+  return { tag: c.id, suite: c.suite, key, problem: undefined };
+}
+
+function pickCrypto(audio: OfferedAudio, what: string): OfferedCrypto & { key: Buffer } {
+  const usable = audio.crypto.find((c) => c.suite === SRTP_SUITE && c.key !== undefined);
+  if (usable?.key) return { ...usable, key: usable.key };
+  const why = audio.crypto.map((c) => (c.suite !== SRTP_SUITE ? `crypto tag ${c.tag}: suite ${c.suite} not supported` : c.problem)).join('; ') || 'no a=crypto line';
+  throw sdpError(`${what} uses RTP/SAVP but has no usable SDES crypto (${why}); we support ${SRTP_SUITE}`);
 }
 
 interface OfferedAudio {
@@ -93,6 +162,10 @@ interface OfferedAudio {
   formats: Array<{ pt: number; name: string; rate: number }>;
   ptimeMs: number | undefined;
   direction: NegotiatedMedia['direction'];
+  savp: boolean;
+  crypto: OfferedCrypto[];
+  rtcpPort: number | undefined;
+  rtcpMux: boolean;
 }
 
 function readAudio(sdp: string, what: string): OfferedAudio {
@@ -100,7 +173,7 @@ function readAudio(sdp: string, what: string): OfferedAudio {
   const parsed = sdpTransform.parse(sdp);
   const m = parsed.media.find((x) => x.type === 'audio');
   if (!m) throw sdpError(`${what} has no m=audio line (media: ${parsed.media.map((x) => x.type).join(', ') || 'none'})`);
-  if (!/^RTP\/AVP$/i.test(m.protocol)) throw sdpError(`${what} audio protocol "${m.protocol}" is not RTP/AVP (SRTP comes later)`);
+  if (!/^RTP\/S?AVP$/i.test(m.protocol)) throw sdpError(`${what} audio protocol "${m.protocol}" is not RTP/AVP or RTP/SAVP`);
   const address = m.connection?.ip ?? parsed.connection?.ip;
   if (address === undefined) throw sdpError(`${what} has no c= line for the audio stream`);
   const pts = String(m.payloads ?? '').trim().split(/\s+/).filter((x) => x !== '').map(Number);
@@ -113,7 +186,9 @@ function readAudio(sdp: string, what: string): OfferedAudio {
   });
   const dir = m.direction ?? parsed.direction ?? 'sendrecv';
   const direction = dir === 'sendonly' || dir === 'recvonly' || dir === 'inactive' ? dir : 'sendrecv';
-  return { address, port: m.port, formats, ptimeMs: m.ptime, direction };
+  const crypto = (m.crypto ?? []).map(readCrypto);
+  const rtcpPort = m.rtcp?.port;
+  return { address, port: m.port, formats, ptimeMs: m.ptime, direction, savp: /^RTP\/SAVP$/i.test(m.protocol), crypto, rtcpPort, rtcpMux: m.rtcpMux !== undefined };
 }
 
 function choose(audio: OfferedAudio, codecs: readonly RtpCodecName[], what: string, ptimeMs: number): NegotiatedMedia {
@@ -132,19 +207,44 @@ function choose(audio: OfferedAudio, codecs: readonly RtpCodecName[], what: stri
     ...(ev ? { telephoneEventPt: ev.pt } : {}),
     ptimeMs: audio.ptimeMs ?? ptimeMs,
     direction: audio.direction,
+    rtcpPort: audio.rtcpMux ? audio.port : (audio.rtcpPort ?? audio.port + 1),
+    rtcpMux: audio.rtcpMux,
   };
 }
 
 /** Parses the peer's answer to our offer. */
-export function parseAnswer(sdp: string, offered: { codecs: readonly RtpCodecName[]; ptimeMs: number }): NegotiatedMedia {
-  return choose(readAudio(sdp, 'SDP answer'), offered.codecs, 'SDP answer', offered.ptimeMs);
+export function parseAnswer(sdp: string, offered: { codecs: readonly RtpCodecName[]; ptimeMs: number; srtp?: { mode: SrtpMode; key: Buffer } }): NegotiatedMedia {
+  const audio = readAudio(sdp, 'SDP answer');
+  const media = choose(audio, offered.codecs, 'SDP answer', offered.ptimeMs);
+  const mode = offered.srtp?.mode ?? 'off';
+  if (!audio.savp) {
+    if (mode === 'require') throw sdpError('SDP answer is plain RTP/AVP but sip.srtp is "require"');
+    return media;
+  }
+  if (mode === 'off' || !offered.srtp) throw sdpError('SDP answer uses RTP/SAVP but we offered plain RTP/AVP');
+  const c = pickCrypto(audio, 'SDP answer');
+  if (c.tag !== 1) throw sdpError(`SDP answer crypto tag ${c.tag} does not match our offered tag 1 (RFC 4568 §7.1.3)`);
+  return { ...media, srtp: { suite: SRTP_SUITE, tag: c.tag, localKey: offered.srtp.key, remoteKey: c.key } };
 }
 
 /** Answers a peer's offer: the first offered codec we support, telephone-event if offered. */
 export function answerOffer(offerSdp: string, local: LocalMedia): { sdp: string; media: NegotiatedMedia } {
-  const media = choose(readAudio(offerSdp, 'SDP offer'), local.codecs, 'SDP offer', local.ptimeMs);
-  const payloads = [{ pt: media.payloadType, codec: media.codec, rate: 8000 }];
-  const ev = media.telephoneEventPt;
+  const audio = readAudio(offerSdp, 'SDP offer');
+  const chosen = choose(audio, local.codecs, 'SDP offer', local.ptimeMs);
+  const payloads = [{ pt: chosen.payloadType, codec: chosen.codec, rate: 8000 }];
+  const ev = chosen.telephoneEventPt;
   const all = ev !== undefined ? [...payloads, { pt: ev, codec: 'telephone-event', rate: 8000, fmtp: '0-15' }] : payloads;
-  return { sdp: describe({ ...local, ptimeMs: media.ptimeMs }, all), media };
+  const mode = local.srtp?.mode ?? 'off';
+  let media: NegotiatedMedia = chosen;
+  const extras: Extras = { rtcpMux: audio.rtcpMux, direction: ANSWER_DIRECTION[audio.direction] };
+  if (audio.savp) {
+    if (mode === 'off' || !local.srtp) throw sdpError('SDP offer uses RTP/SAVP but sip.srtp is "off"');
+    const c = pickCrypto(audio, 'SDP offer');
+    const localKey = checkKey(local.srtp.key);
+    extras.crypto = { tag: c.tag, key: localKey };
+    media = { ...chosen, srtp: { suite: SRTP_SUITE, tag: c.tag, localKey, remoteKey: c.key } };
+  } else if (mode === 'require') {
+    throw sdpError('SDP offer is plain RTP/AVP but sip.srtp is "require"');
+  }
+  return { sdp: describe({ ...local, ptimeMs: chosen.ptimeMs }, all, extras), media };
 }

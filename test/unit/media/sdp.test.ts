@@ -31,7 +31,7 @@ describe('SDP offer/answer (RFC 4566, RFC 3264, RFC 4733)', () => {
   it('RFC 3264 §6.1: answering picks the first offered codec we support and keeps telephone-event', () => {
     const offer = 'v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 18 0 8 96\r\na=rtpmap:96 telephone-event/8000\r\na=ptime:30\r\n';
     const { sdp, media } = answerOffer(offer, LOCAL);
-    assert.deepEqual(media, { address: '10.0.0.1', port: 4000, codec: 'PCMU', payloadType: 0, telephoneEventPt: 96, ptimeMs: 30, direction: 'sendrecv' });
+    assert.deepEqual(media, { address: '10.0.0.1', port: 4000, codec: 'PCMU', payloadType: 0, telephoneEventPt: 96, ptimeMs: 30, direction: 'sendrecv', rtcpPort: 4001, rtcpMux: false });
     const m = sdpTransform.parse(sdp).media[0];
     assert.equal(String(m?.payloads), '0 96');
     assert.equal(m?.ptime, 30);
@@ -40,7 +40,7 @@ describe('SDP offer/answer (RFC 4566, RFC 3264, RFC 4733)', () => {
   it('RFC 3551 §6: static payload types are recognised without rtpmap; media-level c= wins', () => {
     const answer = 'v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 8\r\nc=IN IP4 10.0.0.9\r\n';
     const m = parseAnswer(answer, { codecs: ['PCMU', 'PCMA'], ptimeMs: 20 });
-    assert.deepEqual(m, { address: '10.0.0.9', port: 6000, codec: 'PCMA', payloadType: 8, ptimeMs: 20, direction: 'sendrecv' });
+    assert.deepEqual(m, { address: '10.0.0.9', port: 6000, codec: 'PCMA', payloadType: 8, ptimeMs: 20, direction: 'sendrecv', rtcpPort: 6001, rtcpMux: false });
   });
 
   it('no common codec is an error naming what was offered and what we support', () => {
@@ -54,7 +54,8 @@ describe('SDP offer/answer (RFC 4566, RFC 3264, RFC 4733)', () => {
     throwsSdp(() => parseAnswer(base + 'm=audio 5000 RTP/AVP 0\r\n', { codecs: ['PCMU'], ptimeMs: 20 }), /no c= line/);
     throwsSdp(() => parseAnswer(base + 'c=IN IP4 10.0.0.1\r\nm=video 5000 RTP/AVP 96\r\n', { codecs: ['PCMU'], ptimeMs: 20 }), /no m=audio line \(media: video\)/);
     throwsSdp(() => parseAnswer('hello', { codecs: ['PCMU'], ptimeMs: 20 }), /is not SDP/);
-    throwsSdp(() => parseAnswer(base + 'c=IN IP4 10.0.0.1\r\nm=audio 5000 RTP/SAVP 0\r\n', { codecs: ['PCMU'], ptimeMs: 20 }), /"RTP\/SAVP" is not RTP\/AVP/);
+    throwsSdp(() => parseAnswer(base + 'c=IN IP4 10.0.0.1\r\nm=audio 5000 RTP/SAVP 0\r\n', { codecs: ['PCMU'], ptimeMs: 20 }), /SDP answer uses RTP\/SAVP but we offered plain RTP\/AVP/);
+    throwsSdp(() => parseAnswer(base + 'c=IN IP4 10.0.0.1\r\nm=audio 5000 UDP/TLS/RTP/SAVPF 0\r\n', { codecs: ['PCMU'], ptimeMs: 20 }), /"UDP\/TLS\/RTP\/SAVPF" is not RTP\/AVP or RTP\/SAVP/);
   });
 
   it('reads the direction attribute', () => {
