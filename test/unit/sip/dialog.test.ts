@@ -72,4 +72,26 @@ describe('dialogs (RFC 3261 §12)', () => {
     assert.deepEqual(uriDestination('sips:a@h'), { address: 'h', port: 5061 });
     assert.deepEqual(uriDestination('sip:a@h:5070;maddr=192.0.2.9'), { address: '192.0.2.9', port: 5070 });
   });
+  it('RFC 3262 §7.2: CSeq numbers used by PRACKs in the early dialog are skipped by the confirmed dialog', () => {
+    const inv = invite();
+    const ok = buildResponse(inv, 200, undefined, { toTag: 'remote1' });
+    addHeader(ok, 'Contact', '<sip:agent@192.0.2.10:5099>');
+    const d = Dialog.fromUac(inv, ok, clock, 9);
+    assert.deepEqual(cseq(d.createRequest('BYE')), { seq: 10, method: 'BYE' });
+  });
+
+  it('§12.2: a target refresh (re-INVITE/UPDATE Contact) moves the remote target; without a Contact nothing changes', () => {
+    const inv = invite();
+    const ok = buildResponse(inv, 200, undefined, { toTag: 'remote1' });
+    addHeader(ok, 'Contact', '<sip:agent@192.0.2.10:5099>');
+    const d = Dialog.fromUac(inv, ok, clock);
+    const refresh = newRequest('UPDATE', 'sip:555@192.0.2.1:5062');
+    d.refreshTarget(refresh);
+    assert.equal(d.remoteTarget, 'sip:agent@192.0.2.10:5099');
+    addHeader(refresh, 'Contact', '"Agent" <sip:agent@192.0.2.20:5100>;expires=60');
+    d.refreshTarget(refresh);
+    assert.equal(d.remoteTarget, 'sip:agent@192.0.2.20:5100');
+    assert.equal(d.createRequest('INFO').uri, 'sip:agent@192.0.2.20:5100');
+    assert.equal(d.localUri, 'sip:555@192.0.2.1');
+  });
 });
