@@ -29,11 +29,9 @@ import { type Clock, type TimerHandle, systemClock } from '../../hw/base/clock';
 import { TonewallError, errorMessage } from '../../hw/base/errors';
 import type { Logger } from '../../hw/base/logger';
 import { TypedEmitter } from '../../hw/base/typed-emitter';
-import type { DeviceConfig, MqttConfig } from '../config/schema';
 import type { OutboxEvent } from '../store/outbox';
-import type { Store } from '../store/store';
 import { buildConnectOptions, type MqttProtocolVersion } from './connect-options';
-import { MqttConnection, type MqttConnectFn } from './connection';
+import { MqttConnection } from './connection';
 import { EnvelopeSource } from './envelope';
 import { OutboxPump } from './outbox-pump';
 import { InboundRoutes, type InboundRoute } from './inbound-routes';
@@ -41,7 +39,7 @@ import { PublishPath, type PublishExtra } from './publish-path';
 import { RetainedState, type RetainedTopic } from './retained-state';
 import type { RpcInbound, RpcReplyBody } from './rpc/types';
 import {
-  type AlarmBody, type CallSnapshotBody, type ConfigReportedBody, type DeviceTopic, type DeviceTopics, type HealthBody, type InfoBody, type MetricsBody, type PaySnapshotBody,
+  type AlarmBody, type CallSnapshotBody, type ConfigReportedBody, type DeviceTopic, type DeviceTopics, type HealthBody, type MetricsBody, type PaySnapshotBody,
   type PortStateBody, type SipTrunkStateBody, type SpanStateBody, type StatusBody, type StatusReason,
   absoluteTopic, alarmTopic, callTopic, payTopic, portTopic, sipTrunkTopic, spanTopic,
 } from './topics';
@@ -50,61 +48,9 @@ export const CONN_COUNTER_KEY = 'mqtt.conn';
 /** Acked outbox rows are pruned at most this often (each prune is a durable write). */
 const PRUNE_INTERVAL_MS = 60_000;
 
-export interface FleetReporterOptions {
-  mqtt: MqttConfig;
-  device: DeviceConfig;
-  store: Store;
-  log: Logger;
-  clock?: Clock;
-  /** The birth record, read at every connect. */
-  info: () => InfoBody;
-  /** MQTT.js factory (tests inject; default mqtt.connect). */
-  connect?: MqttConnectFn;
-  /** Overrides mqtt.url (e.g. the embedded broker's address). */
-  url?: string;
-  /** 5 by default; 4 for a 3.1.1-only broker (the embedded aedes). */
-  protocolVersion?: MqttProtocolVersion;
-  firmware?: { version: string; slot: string };
-  /** Outbox events in flight at once (default 8). */
-  eventWindow?: number;
-  /** Backstop poll of the outbox (default 1000 ms). */
-  pollMs?: number;
-  /** Acked outbox rows are pruned after this long (default 24 h). */
-  ackedRetentionMs?: number;
-  random?: () => number;
-}
+import type { FleetMetrics, FleetReporterEvents, FleetReporterOptions } from './reporter-types';
 
-export interface FleetMetrics {
-  connected: boolean;
-  conn: number;
-  connectAttempts: number;
-  sessions: number;
-  connectFailures: number;
-  published: number;
-  publishErrors: number;
-  guardRefused: number;
-  /** Payloads refused because they did not match their topic's schema. */
-  schemaRefused: number;
-  eventsPublished: number;
-  eventsHistorical: number;
-  eventsFailed: number;
-  eventsRefused: number;
-  outboxDepth: number;
-  outboxNearFull: boolean;
-}
-
-export interface FleetReporterEvents {
-  connected: [{ conn: number; sessionPresent: boolean }];
-  disconnected: [{ conn: number; reason: string }];
-  'event-acked': [{ seq: number; id: string; historical: boolean }];
-  message: [topic: string, payload: Buffer, packet: IPublishPacket];
-  /** The broker granted the `rpc/req/+` subscription of this session. */
-  'rpc-subscribed': [{ filter: string; conn: number }];
-  /** The broker granted an inbound subscription (`config/desired`, `_fleet/rebirth`, `rpc/req/+`). */
-  subscribed: [{ filter: string; conn: number }];
-  /** A rebirth (on request or by `_fleet/rebirth`) republished everything. */
-  reborn: [{ trigger: 'fleet' | 'command' }];
-}
+export type { FleetMetrics, FleetReporterEvents, FleetReporterOptions };
 
 export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
   readonly boot: string;
