@@ -329,7 +329,9 @@ export class SipUserAgent extends TypedEmitter<SipUserAgentEvents> {
         this.inDialog(req, tx);
         return;
       case 'OPTIONS':
-        this.respond(tx, req, 200, { Allow: ALLOWED_METHODS, Accept: 'application/sdp', Supported: '' });
+        // §11.2: the status an INVITE would get now, so a draining appliance answers its peer's probe 503.
+        if (this.drainRetryAfterS !== undefined) this.respond(tx, req, 503, { 'Retry-After': String(this.drainRetryAfterS) });
+        else this.respond(tx, req, 200, { Allow: ALLOWED_METHODS, Accept: 'application/sdp', Supported: '' });
         return;
       default:
         this.respond(tx, req, 405, { Allow: ALLOWED_METHODS });

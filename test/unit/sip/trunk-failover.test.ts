@@ -140,7 +140,7 @@ describe('SIP trunk failover (RFC 3263 §4.3) and drain', () => {
     assert.equal(s?.rttMs, 40);
   });
 
-  it('drain: an incoming INVITE gets 503 with Retry-After; invite() is refused; undrain lets calls in again', async () => {
+  it('drain: an incoming INVITE (and OPTIONS, §11.2) gets 503 with Retry-After; invite() is refused; undrain lets calls in again', async () => {
     const { ua, transport } = await setup();
     ua.on('incoming-call', (c) => c.reject(486, 'Busy Here'));
     ua.setDraining(true, 120);
@@ -153,6 +153,11 @@ describe('SIP trunk failover (RFC 3263 §4.3) and drain', () => {
     assert.ok(res, '503 sent');
     assert.equal(header(res, 'retry-after'), '120');
     assert.throws(() => ua.invite({ requestUri: 'sip:1@127.0.0.1:5080', fromUser: '1', sdpOffer: SDP }), /draining/);
+    transport.inject(sipText([
+      'OPTIONS sip:5550100@127.0.0.1:5062 SIP/2.0', 'Via: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bKopt1', 'Max-Forwards: 70',
+      'From: <sip:sbc@127.0.0.1>;tag=o1', 'To: <sip:5550100@127.0.0.1>', 'Call-ID: drain-opt', 'CSeq: 1 OPTIONS', 'Content-Length: 0',
+    ]), A);
+    assert.equal(transport.responses(503).length, 2, '§11.2: the OPTIONS probe gets what an INVITE would: 503');
     ua.setDraining(false);
     transport.inject(inv('d2'), A);
     assert.equal(transport.responses(486).length, 1, 'offered to the call handler again');
