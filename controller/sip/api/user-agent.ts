@@ -127,6 +127,7 @@ export class SipUserAgent extends TypedEmitter<SipUserAgentEvents> {
 
   /** Sends OPTIONS or REGISTER outside a dialog; resolves with the final outcome (never rejects). */
   request(r: OutOfDialogRequest): Promise<OutOfDialogResult> {
+    if (!this.layer) return Promise.resolve({ status: 503, reason: 'Service Unavailable', response: undefined, rttMs: 0, transportError: 'the SIP user agent is not running' });
     const ctx = this.context();
     const req = buildOutOfDialogRequest(r, this.opts.config.userAgent);
     const dest = uriDestination(r.requestUri);

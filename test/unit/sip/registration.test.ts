@@ -136,6 +136,16 @@ describe('SIP registration (RFC 3261 §10.2)', () => {
     await stopped;
   });
 
+  it('a probe or REGISTER due after the user agent stopped resolves as a failure instead of throwing', async () => {
+    const transport = new FakeSipTransport();
+    const config = configSchema.parse({}).sip;
+    const ua = new SipUserAgent({ config, log: nullLogger, clock: new ManualClock(), transport });
+    const r = await ua.request({ method: 'OPTIONS', requestUri: 'sip:127.0.0.1:5080', toUri: 'sip:127.0.0.1:5080', fromUri: 'sip:a@127.0.0.1', callId: 'c', cseq: 1 });
+    assert.equal(r.status, 503);
+    assert.match(r.transportError ?? '', /not running/);
+    assert.equal(transport.sent.length, 0);
+  });
+
   it('refresh and backoff arithmetic', () => {
     assert.equal(refreshDelayMs(3600), 3540_000);
     assert.equal(refreshDelayMs(60), 30_000);
