@@ -25,7 +25,7 @@ const SNAPSHOT_STATE: Record<CallRecord['state'], CallSnapshotState> = {
 };
 
 function eventData(r: Readonly<CallRecord>, event: CallEventType) {
-  const base = { callId: r.callId, dir: 'in', trunk: r.trunk, port: r.port, chan: r.channel, sipCallId: r.sipCallId };
+  const base = { callId: r.callId, dir: r.direction === 'outbound' ? 'out' : 'in', trunk: r.trunk, port: r.port, chan: r.channel, sipCallId: r.sipCallId };
   if (event === 'call.started') return { ...base, startedAt: r.startedMs };
   if (event === 'call.answered') return { ...base, codec: r.codec, answeredAt: r.answeredMs };
   return {
@@ -48,7 +48,7 @@ export function storeCallRecorder(opts: { store: Store; fleet: FleetSink; log: L
           if (event === 'call.started') {
             store.calls.insert({
               callId: r.callId,
-              direction: 'in',
+              direction: r.direction === 'outbound' ? 'out' : 'in',
               state: r.state,
               startedMs: r.startedMs,
               port: r.port,
@@ -79,7 +79,7 @@ export function storeCallRecorder(opts: { store: Store; fleet: FleetSink; log: L
         r.callId,
         event === 'call.ended'
           ? null
-          : { callId: r.callId, state: SNAPSHOT_STATE[r.state], dir: 'in', port: r.port, chan: r.channel, trunk: r.trunk, startedAt: r.startedMs, payActive: false },
+          : { callId: r.callId, state: SNAPSHOT_STATE[r.state], dir: r.direction === 'outbound' ? 'out' : 'in', port: r.port, chan: r.channel, trunk: r.trunk, startedAt: r.startedMs, payActive: false },
       );
     },
   };

@@ -21,7 +21,7 @@ import { TonewallError, errorMessage } from '../../hw/base/errors';
 import type { Logger } from '../../hw/base/logger';
 import type { PstnCall, PstnRelease } from '../pstn/types';
 import { sipStatusToQ850 } from './cause-map';
-import { infoReplyWithoutHandler, normalizeInfoReply } from './info-reply';
+import { answerLegInfo } from './info-reply';
 import type { InfoReply, InfoRequest, MediaLeg, SipDialer, SipLeg } from './ports';
 
 export type CallState = 'inviting' | 'alerting' | 'connecting' | 'active' | 'ending' | 'ended';
@@ -194,10 +194,8 @@ export class Call implements BridgedCall {
       if (by === 'remote') this.end('sip', q850 ?? 16, reason || 'BYE from contact center');
     });
     leg.on('remote-offer', () => this.log.info('SIP session changed by the contact center', { callId: this.record.callId }));
-    leg.onInfo(async (info) => {
-      const handler = this.opts.infoHandler?.();
-      if (!handler) return infoReplyWithoutHandler(info);
-      return normalizeInfoReply(await handler({ callId: this.record.callId, contentType: info.contentType, body: info.body }));
+    leg.onInfo((info) => {
+      return answerLegInfo(info, this.record.callId, this.opts.infoHandler?.());
     });
     leg.onOffer((offer) => {
       if (!media.answerOffer) throw new TonewallError('ESDP', 'this media leg cannot answer a new offer');

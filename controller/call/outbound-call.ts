@@ -17,7 +17,7 @@ import type { Logger } from '../../hw/base/logger';
 import type { PstnCall, PstnDialer, PstnRelease } from '../pstn/types';
 import type { CallEventType, BridgedCall, CallRecord, CallRecorder, CallState } from './call';
 import { q850ToSipStatus } from './cause-map';
-import { infoReplyWithoutHandler, normalizeInfoReply } from './info-reply';
+import { answerLegInfo } from './info-reply';
 import type { InfoReply, InfoRequest, MediaLeg, SipInboundLeg } from './ports';
 
 const TRANSITIONS: Record<CallState, readonly CallState[]> = {
@@ -106,10 +106,8 @@ export class OutboundCall implements BridgedCall {
     leg.on('ended', (by, reason, q850) => {
       if (by === 'remote') this.end('sip', q850 ?? 16, reason);
     });
-    leg.onInfo(async (info) => {
-      const handler = this.opts.infoHandler?.();
-      if (!handler) return infoReplyWithoutHandler(info);
-      return normalizeInfoReply(await handler({ callId: this.record.callId, contentType: info.contentType, body: info.body }));
+    leg.onInfo((info) => {
+      return answerLegInfo(info, this.record.callId, this.opts.infoHandler?.());
     });
     leg.onOffer((offer) => this.answerOffer(offer));
     try {

@@ -61,6 +61,17 @@ describe('call manager: SIP INFO on the dialog (RFC 6086)', () => {
     assert.equal((await leg.info(legInfo('', ''))).status, 200);
   });
 
+  it('§4.2.2 with a handler: an INFO naming an Info-Package we never announced is still 469, the handler never sees it', async () => {
+    const { mgr, leg } = await setup();
+    assert.ok(leg.info);
+    let seen = 0;
+    mgr.onInfo(() => (seen++, { status: 200 }));
+    assert.equal((await leg.info(legInfo('application/x-foo', 'x', 'foo'))).status, 469);
+    assert.equal(seen, 0);
+    assert.equal((await leg.info(legInfo('application/json', '{}'))).status, 200);
+    assert.equal(seen, 1);
+  });
+
   it('a handler status outside 200..699 is answered 500; an async handler is awaited', async () => {
     const { mgr, leg } = await setup();
     assert.ok(leg.info);

@@ -51,7 +51,7 @@ describe('SipUserAgent outgoing calls (RFC 3261 §13.2)', () => {
     assert.equal(header(inv, 'contact'), '<sip:5551234@127.0.0.1:5062>');
     assert.equal(header(inv, 'max-forwards'), '70');
     assert.equal(header(inv, 'user-agent'), 'tonewall');
-    assert.deepEqual(headerValues(inv, 'allow'), ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS']);
+    assert.deepEqual(headerValues(inv, 'allow'), ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'INFO', 'UPDATE', 'PRACK']);
     assert.notEqual(header(inv, 'supported'), undefined);
     assert.equal(header(inv, 'x-tonewall-call-id'), 'tw-call-42');
     assert.equal(header(inv, 'content-type'), 'application/sdp');
@@ -321,7 +321,7 @@ describe('SipUserAgent incoming calls (RFC 3261 §13.3)', () => {
     transport.inject(mk('OPTIONS', 'z9hG4bKo'), PEER);
     const ok = transport.responses(200)[0];
     assert.ok(ok);
-    assert.deepEqual(headerValues(ok, 'allow'), ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS']);
+    assert.deepEqual(headerValues(ok, 'allow'), ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'INFO', 'UPDATE', 'PRACK']);
     transport.inject(mk('BYE', 'z9hG4bKb'), PEER);
     assert.equal(transport.responses(481).length, 1);
     transport.inject(mk('SUBSCRIBE', 'z9hG4bKs'), PEER);
