@@ -175,6 +175,7 @@ export class ArtifactScanner {
   guardRefusalsLogged = 0;
   private readonly bytes: LeakScanner;
   private readonly panOnly: LeakScanner;
+  private readonly noShortUtf16: LeakScanner;
   private readonly values: ValueScanner;
   private readonly decoyValues: ValueScanner;
 
@@ -185,6 +186,7 @@ export class ArtifactScanner {
     const needles = buildNeedles(set.canaries);
     this.bytes = new LeakScanner(needles);
     this.panOnly = new LeakScanner(needles.filter((n) => n.field === 'pan'));
+    this.noShortUtf16 = new LeakScanner(needles.filter((n) => !((n.field === 'expiry' || n.field === 'cvv') && n.form === 'utf16')));
     this.values = new ValueScanner(set.canaries);
     this.decoyValues = new ValueScanner(set.decoys);
   }
@@ -192,7 +194,10 @@ export class ArtifactScanner {
   /** Scans one artifact; returns its hits (also kept in `hits`, with a figure in `artifacts`). */
   scan(name: string, kind: ArtifactKind, buf: Buffer, strings?: readonly string[]): LeakHit[] {
     const strOffset = kind === 'heap' ? heapStringsOffset(buf) : 0;
-    const h = kind === 'heap' ? [...this.panOnly.scan(name, buf.subarray(0, strOffset)), ...this.bytes.scan(name, buf, strOffset)] : this.bytes.scan(name, buf);
+    // The -shm file (SQLite's WAL index) holds no text: its hash slots are 16-bit page numbers, so
+    // "2\0 6\0 9\0" there is three page numbers, not a UTF-16 "269".
+    const h =
+      kind === 'heap' ? [...this.panOnly.scan(name, buf.subarray(0, strOffset)), ...this.bytes.scan(name, buf, strOffset)] : kind === 'shm' ? this.noShortUtf16.scan(name, buf) : this.bytes.scan(name, buf);
     let texts: readonly string[] | undefined = strings;
     let chance: (ChanceCount & { failed: boolean }) | undefined;
     if (kind === 'log' || kind === 'stdio') {

@@ -8,7 +8,8 @@
  *   last four is shown to the agent by design; it must not read as a leaked expiry).
  * - Expiry MMYY: unique over the canaries, 1–19 years ahead (the field rules accept ≤ 20 years;
  *   12 × 19 = 228 values, hence the count limit).
- * - Security code: 3 digits (Visa), unique over the canaries, never a protocol code (`PROTOCOL_CODE`).
+ * - Security code: 3 digits (Visa), unique over the canaries, never a protocol code
+ *   (`PROTOCOL_CODE`) nor a run of consecutive digits (`SEQUENCE`).
  * - Decoys: the same shapes, never keyed: the baseline for the chance rate of short values (docs/leak-test.md).
  *
  * These strings live only in the test process and the simulator process (the caller); the appliance
@@ -45,6 +46,12 @@ const FORBIDDEN_BINS = ['411111', '422222', '424242', '400000', '401288', '40000
  * test processor declines by rule (cvv-mismatch). 597 values remain.
  */
 const PROTOCOL_CODE = /^(000|1\d\d|20[02]|[4-6]\d\d)$/;
+
+/**
+ * Nor a run of three consecutive digits ("123", "789", "321"): source text and messages in the
+ * heap write such runs (a keypad layout "1 2 3 A / 4 5 6 B", "QoS 0, 1, 2") in every form.
+ */
+const SEQUENCE = '0123456789 9876543210';
 
 export interface CanarySet {
   canaries: LeakCanary[];
@@ -83,7 +90,7 @@ export function makeCanaries(count: number, seed: number, nowMs: number): Canary
     expiries.add(expiry);
     let cvv = '';
     do cvv = String(rng.intBetween(0, 999)).padStart(3, '0');
-    while (cvvs.has(cvv) || PROTOCOL_CODE.test(cvv));
+    while (cvvs.has(cvv) || PROTOCOL_CODE.test(cvv) || SEQUENCE.includes(cvv));
     cvvs.add(cvv);
     return { index, pan, expiry, cvv };
   };

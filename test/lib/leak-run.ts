@@ -44,7 +44,7 @@ export interface RunArtifacts {
   brokerDir: string;
   canaries: CanarySet;
   /** Files to scan by name: logs, database copies, heap snapshot, pcap, SIP trace, broker store. */
-  files: { name: string; path: string; kind: 'log' | 'stdio' | 'db' | 'heap' | 'pcap' | 'sip' | 'broker' }[];
+  files: { name: string; path: string; kind: 'log' | 'stdio' | 'db' | 'shm' | 'heap' | 'pcap' | 'sip' | 'broker' }[];
   messages: RecordedMessage[];
   retained: RecordedMessage[];
   agent: LeakAgent;
@@ -73,7 +73,7 @@ function copyDb(stateDir: string, dir: string, tag: string): RunArtifacts['files
     if (!existsSync(src)) continue;
     const dst = join(to, `tonewall.db${suffix}`);
     copyFileSync(src, dst);
-    out.push({ name: `sqlite (${tag}) tonewall.db${suffix}`, path: dst, kind: 'db' });
+    out.push({ name: `sqlite (${tag}) tonewall.db${suffix}`, path: dst, kind: suffix === '-shm' ? 'shm' : 'db' });
   }
   return out;
 }

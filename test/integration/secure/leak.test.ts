@@ -117,7 +117,8 @@ describe('leak test: payments through the whole appliance, every artifact scanne
       const files = [...run.files, { name: 'mqtt dump', path: join(run.dir, 'mqtt-messages-recorder-on-.bin'), kind: 'mqtt' as const }];
       files.forEach((f, i) => {
         const field: LeakField = i % 2 === 0 ? 'pan' : 'cvv';
-        const candidates = needles.filter((n) => n.field === field && forms.includes(n.form));
+        // The WAL index is not searched for short values in UTF-16 (its page-number slots).
+        const candidates = needles.filter((n) => n.field === field && forms.includes(n.form) && !(f.kind === 'shm' && n.form === 'utf16'));
         const needle = candidates[i % candidates.length];
         assert.ok(needle);
         const buf = readFileSync(f.path);
