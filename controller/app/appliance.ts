@@ -281,7 +281,7 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
       this.demo = new DemoContactCenter({ config: c.sip, log: this.log, clock: this.clock });
       await this.demo.start();
     }
-    const sip = new SipUserAgent({ config: c.sip, log: this.log, clock: this.clock });
+    const sip = new SipUserAgent({ config: c.sip, log: this.log, clock: this.clock, sessionTimer: c.sip.sessionTimer });
     this.sip = sip;
     sip.on('warning', (m) => this.log.warn(m));
     // SIP → PSTN: the call manager routes the INVITE by sip.routing to the PSTN dialer (docs/sip-calls.md).

@@ -171,6 +171,11 @@ export const sipSchema = z
     inviteTimeoutMs: z.number().int().min(1000).default(32000),
     /** SIP → PSTN number manipulation, first match wins; empty: the Request-URI user is dialled as is. */
     routing: z.array(sipRoutingRuleSchema).default([]),
+    /** Session timers (RFC 4028): the interval we ask for and the smallest we accept (Min-SE, ≥ 90 s by §5). */
+    sessionTimer: z
+      .object({ sessionExpiresS: z.number().int().min(90).max(86400).default(1800), minSeS: z.number().int().min(90).max(86400).default(90) })
+      .strict()
+      .prefault({}),
     /** Transport of the SIP user agent (RFC 3261 §18): udp, tcp, or tls (sips:, TLS 1.2+). */
     transport: z.enum(['udp', 'tcp', 'tls']).default('udp'),
     /** TLS files (PEM): caFile verifies peers; certFile/keyFile are our server and client certificate. */
