@@ -116,7 +116,7 @@ describe('T1 robbed-bit E&M channel (Telcordia GR-506 wink start and immediate s
     clock.advance(1);
     assert.equal(offers[0]?.info.calledNumber, '42');
     // The caller gives up before the answer: released 16.
-    const w = watch(offers[0] as PstnCall);
+    const w = watch(offers[0]);
     ch.receiveBits(ON_HOOK);
     assert.equal(w.releases[0]?.by, 'pstn');
     assert.equal(ch.state, 'idle');
