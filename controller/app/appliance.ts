@@ -271,6 +271,7 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
       telemetry.publishSpans(false);
       telemetry.health.poke();
     });
+    pri.on('span-state', (_span, body) => telemetry.onSpanState(body));
     pri.start();
     const trunks = new TypedEmitter<PstnTrunkEvents>();
     trunk.on('incoming', (call) => trunks.emit('incoming', call));

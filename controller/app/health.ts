@@ -30,6 +30,7 @@ import type { RpcServer } from '../fleet/rpc';
 import type { LegMetrics, PortStateBody, SipTrunkStateBody, SpanAlarm } from '../fleet/topics';
 import type { FxoTrunk } from '../pstn/analog/fxo-trunk';
 import type { PriTrunk } from '../pstn/isdn/pri-trunk';
+import type { SpanStateBody as PriSpanState } from '../pstn/isdn/span-state';
 import type { Store } from '../store/store';
 import type { PaymentsService } from './payments';
 
@@ -253,23 +254,36 @@ export class FleetTelemetry {
     this.health.poke();
   }
 
-  /** Publishes `spans/{n}` (when changed, or `force`) from the PRI trunk's status and the last alarms per span. */
+  /** Publishes `spans/{n}` (when changed, or `force`) from the PRI trunk's span states. */
   publishSpans(force = true): void {
-    const { card, pri } = this.opts.parts();
-    const byNumber = new Map((card?.info?.spans ?? []).map((s) => [s.span, s]));
-    for (const st of pri?.status() ?? []) {
-      const alarms = this.spanAlarmState.get(st.span) ?? [];
-      const info = byNumber.get(st.span);
-      const body = {
-        span: st.span,
-        ...(info ? { kind: info.type } : {}),
-        state: alarms.length > 0 ? ('alarm' as const) : st.dchannelUp ? ('up' as const) : ('down' as const),
-        alarms,
-        dchannel: st.dchannelUp ? ('up' as const) : ('down' as const),
-        channels: st.channels.length,
-        channelsInUse: st.channels.filter((c) => c.state === 'busy').length,
-      };
-      if (this.changed(`span/${st.span}`, JSON.stringify(body), force)) this.opts.reporter.setSpanState(st.span, { ...body, counters: numericCounters(st.counters) });
+    for (const st of this.opts.parts().pri?.spanStates() ?? []) this.onSpanState(st, force);
+  }
+
+  /**
+   * A PRI span's state (PriTrunk `span-state` event / `spanStates()`) → `spans/{n}` (when changed
+   * apart from counters, or `force`), and its alarms → `alarms/span-{n}-…` with events/alarm.
+   */
+  onSpanState(st: PriSpanState, force = false): void {
+    this.spanAlarmState.set(st.span, [...st.alarms]);
+    this.spanAlarms.update(st.span, st.alarms);
+    const body = {
+      span: st.span,
+      kind: st.type,
+      state: st.alarms.length > 0 ? ('alarm' as const) : st.layer1Up && st.dchannelUp ? ('up' as const) : ('down' as const),
+      alarms: [...st.alarms],
+      dchannel: st.dchannelUp ? ('up' as const) : ('down' as const),
+      layer1: st.layer1Up ? ('up' as const) : ('down' as const),
+      framing: st.framing,
+      lineCoding: st.lineCoding,
+      configured: st.configured,
+      ...(st.configError ? { configError: st.configError.slice(0, 300) } : {}),
+      channels: st.channels.total,
+      channelsInUse: st.channels.inUse,
+      channelsMaintenance: st.channels.maintenance,
+    };
+    if (this.changed(`span/${st.span}`, JSON.stringify(body), force)) {
+      this.opts.reporter.setSpanState(st.span, { ...body, counters: { ...st.counters } });
+      this.health.poke();
     }
   }
 
@@ -290,8 +304,8 @@ export class FleetTelemetry {
         return card ? { state: card.state } : undefined;
       },
       spans: () => {
-        const st = parts().pri?.status() ?? [];
-        return { up: st.filter((s) => s.dchannelUp && (this.spanAlarmState.get(s.span)?.length ?? 0) === 0).length, total: st.length };
+        const st = parts().pri?.spanStates() ?? [];
+        return { up: st.filter((s) => s.layer1Up && s.dchannelUp && s.alarms.length === 0 && (this.spanAlarmState.get(s.span)?.length ?? 0) === 0).length, total: st.length };
       },
       sipTrunks: () => {
         if (this.opts.sipTrunks) return this.opts.sipTrunks();
@@ -358,10 +372,4 @@ export class FleetTelemetry {
       g('process.rssBytes', () => process.memoryUsage.rss()),
     ];
   }
-}
-
-function numericCounters(counters: object): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(counters)) if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && /^[a-zA-Z][a-zA-Z0-9_]{0,63}$/.test(k)) out[k] = v;
-  return out;
 }

@@ -100,8 +100,16 @@ export const spanBodyShape = {
   state: z.enum(['up', 'down', 'alarm', 'loopback', 'unknown']),
   alarms: z.array(spanAlarmSchema),
   dchannel: z.enum(['up', 'down']).optional(),
+  /** Layer 1: frames arrive (no LOS/LOF/AIS). */
+  layer1: z.enum(['up', 'down']).optional(),
+  framing: z.enum(['crc4', 'no-crc4', 'esf', 'd4']).optional(),
+  lineCoding: z.enum(['hdb3', 'b8zs', 'ami']).optional(),
+  /** The card's answer to the span configuration. */
+  configured: z.enum(['pending', 'accepted', 'refused', 'not-sent']).optional(),
+  configError: z.string().max(300).optional(),
   channels: nonNegInt.optional(),
   channelsInUse: nonNegInt.optional(),
+  channelsMaintenance: nonNegInt.optional(),
   /** Card counters (slips, CRC errors, …) since the link came up. */
   counters: z.record(z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]{0,63}$/), nonNegInt).optional(),
 };

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { nullLogger } from '../../../hw/base/logger';
 import { certNotAfterMs, FleetTelemetry, readHottestZone, sipTrunkBody, type SipTrunkStateLike } from '../../../controller/app/health';
 import { configSchema } from '../../../controller/config/schema';
+import { checkPayload } from '../../../controller/fleet/payload-schemas';
 import { FleetReporter } from '../../../controller/fleet/reporter';
 import { Store } from '../../../controller/store/store';
 import { requireOpenssl } from '../../lib/secure-certs';
@@ -68,6 +69,16 @@ describe('fleet telemetry providers (controller/app/health.ts)', () => {
       states[1] = { ...backup, up: true, reachability: 'up' };
       source.emit('trunk-state', states[1]);
       assert.equal(reporter.retainedBody('sip/backup')?.reachable, true);
+
+      const pri = { span: 2, type: 'E1' as const, framing: 'crc4' as const, lineCoding: 'hdb3' as const, configured: 'accepted' as const, alarms: ['AIS' as const], layer1Up: false, dchannelUp: false, channels: { total: 30, inUse: 0, maintenance: 0 }, counters: { slips: 1, crcErrors: 2, framingErrors: 0, lineCodeViolations: 0 } };
+      t.onSpanState(pri);
+      const span2 = reporter.retainedBody('spans/2');
+      assert.deepEqual([span2?.state, span2?.layer1, span2?.framing, span2?.channels, span2?.counters?.['crcErrors']], ['alarm', 'down', 'crc4', 30, 2]);
+      assert.equal(checkPayload('spans/2', { v: 1, ts: 1, dev: 'd', boot: 'b', conn: 1, seq: 1, ...span2 }), undefined, 'the mapped body matches the span schema');
+      assert.equal(reporter.retainedBody('alarms/span-2-ais')?.severity, 'major');
+      t.onSpanState({ ...pri, alarms: [], layer1Up: true, dchannelUp: true });
+      assert.deepEqual([reporter.retainedBody('spans/2')?.state, reporter.retainedBody('alarms/span-2-ais')], ['up', undefined]);
+      store.outbox.pending(10).forEach((e) => store.outbox.ack(e.seq));
 
       t.onLineEvent({ kind: 'span-alarm', span: 1, alarms: ['LOS'] });
       assert.equal(reporter.retainedBody('alarms/span-1-los')?.severity, 'major');
