@@ -67,6 +67,7 @@ export class StreamTransport extends TypedEmitter<{ message: [data: Buffer, from
   private readonly conns = new Map<string, Connection>();
   private closed = false;
   private readonly log: Logger;
+  private acceptFilter: ((remote: RemoteInfo) => boolean) | undefined;
 
   constructor(private readonly opts: StreamTransportOptions) {
     super();
@@ -89,6 +90,11 @@ export class StreamTransport extends TypedEmitter<{ message: [data: Buffer, from
 
   get localAddress(): RemoteInfo {
     return this.server?.address() ?? { address: '0.0.0.0', port: 0 };
+  }
+
+  /** Decides on each accepted connection (the SIP edge: unknown or banned sources are closed at once). */
+  setAcceptFilter(filter: ((remote: RemoteInfo) => boolean) | undefined): void {
+    this.acceptFilter = filter;
   }
 
   /** Open connections (for counters and tests). */
@@ -127,6 +133,10 @@ export class StreamTransport extends TypedEmitter<{ message: [data: Buffer, from
       return;
     }
     const remote = { address: normaliseAddress(s.remoteAddress ?? '0.0.0.0'), port: s.remotePort ?? 0 };
+    if (this.acceptFilter && !this.acceptFilter(remote)) {
+      s.destroy();
+      return;
+    }
     const old = this.conns.get(keyOf(remote.address, remote.port));
     if (old) this.drop(old, undefined);
     const conn = this.newConnection(remote, true, s);

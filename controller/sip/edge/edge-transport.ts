@@ -9,6 +9,7 @@ import type { Logger } from '../../../hw/base/logger';
 import { TypedEmitter } from '../../../hw/base/typed-emitter';
 import type { SipConfig } from '../../config/schema';
 import type { RemoteInfo, SipTransport } from '../core/transport';
+import { StreamTransport } from '../core/transport-stream';
 import { allowListFromConfig } from './allow-list';
 import { EdgePolicy, type EdgeStats } from './edge-policy';
 
@@ -32,6 +33,8 @@ export class EdgeFilteredTransport extends TypedEmitter<{ message: [data: Buffer
   constructor(private readonly inner: SipTransport, readonly policy: EdgePolicy, private readonly log: Logger, private readonly banS: number) {
     super();
     inner.on('message', (data, from) => this.onMessage(data, from));
+    // On TCP/TLS a connection from a source the edge refuses is closed as it is accepted.
+    if (inner instanceof StreamTransport) inner.setAcceptFilter((remote) => this.admit('(connection)', remote));
     inner.on('error', (err) => this.emit('error', err));
   }
 
@@ -66,19 +69,18 @@ export class EdgeFilteredTransport extends TypedEmitter<{ message: [data: Buffer
 
   private onMessage(data: Buffer, from: RemoteInfo): void {
     const method = requestMethod(data);
-    if (method === undefined) {
-      this.emit('message', data, from);
-      return;
-    }
+    if (method === undefined || this.admit(method, from)) this.emit('message', data, from);
+  }
+
+  /** The policy's verdict for a request (or a new connection) from `from`, logged as it says. */
+  private admit(method: string, from: RemoteInfo): boolean {
     const v = this.policy.check(from.address);
-    if (v.accept) {
-      this.emit('message', data, from);
-      return;
-    }
-    if (!v.log) return;
+    if (v.accept) return true;
+    if (!v.log) return false;
     const fields = { source: from.address, port: from.port, method, reason: v.reason, droppedSinceLastLine: v.suppressed };
     if (v.bannedNow) this.log.warn(`SIP source banned for ${this.banS} s: flood of requests from an unknown source`, fields);
     else this.log.warn(`SIP request refused: ${REASON_TEXT[v.reason]}`, fields);
+    return false;
   }
 }
 

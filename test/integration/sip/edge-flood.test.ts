@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import * as dgram from 'node:dgram';
+import * as net from 'node:net';
 import { createLogger, memorySink } from '../../../hw/base/logger';
 import { parseConfig } from '../../../controller/config/load';
 import { SipUserAgent } from '../../../controller/sip/api/user-agent';
@@ -30,7 +31,7 @@ async function until(cond: () => boolean, what: string): Promise<void> {
   assert.ok(cond(), what);
 }
 
-describe('SIP edge against a flood from an unknown address (UDP)', function () {
+describe('SIP edge against unknown sources on real sockets', function () {
   this.timeout(15000);
 
   it('500 OPTIONS from 127.0.0.1 (unknown): no answer, banned, 2 log lines; the configured peer 127.0.0.2 is answered 200', async () => {
@@ -64,6 +65,38 @@ describe('SIP edge against a flood from an unknown address (UDP)', function () {
     } finally {
       scanner.s.close();
       peer.s.close();
+      await ua.stop();
+    }
+  });
+
+  it('TCP: a connection from an unknown address is closed as it is accepted (logged once); a configured peer\'s connection carries its OPTIONS', async () => {
+    const sink = memorySink();
+    const config = parseConfig({ sip: { bindPort: 0, transport: 'tcp', contactCenterUri: 'sip:{called}@127.0.0.2:5080', edge: { allowLoopback: false } } }).sip;
+    const ua = new SipUserAgent({ config, log: createLogger({ level: 'info', sinks: [sink] }) });
+    await ua.start();
+    try {
+      const port = ua.localAddress.port;
+      const closedUnanswered = await new Promise<boolean>((resolve) => {
+        const c = net.connect({ host: '127.0.0.1', port, localAddress: '127.0.0.1' });
+        let data = false;
+        c.on('connect', () => c.write(options(port, 1, '127.0.0.1')));
+        c.on('data', () => (data = true));
+        c.on('error', () => undefined);
+        c.on('close', () => resolve(!data));
+      });
+      assert.equal(closedUnanswered, true);
+      assert.equal(sink.lines.filter((l) => l.includes('SIP request refused') && l.includes('(connection)')).length, 1);
+      const answer = await new Promise<string>((resolve, reject) => {
+        const c = net.connect({ host: '127.0.0.1', port, localAddress: '127.0.0.2' });
+        c.on('connect', () => c.write(Buffer.from(options(port, 2, '127.0.0.2').toString().replace('SIP/2.0/UDP', 'SIP/2.0/TCP'))));
+        c.on('data', (d) => {
+          resolve(d.toString());
+          c.destroy();
+        });
+        c.on('error', reject);
+      });
+      assert.match(answer, /^SIP\/2\.0 200 /);
+    } finally {
       await ua.stop();
     }
   });
