@@ -5,15 +5,12 @@
  * The directory itself stays: systemd owns it (StateDirectory=). The shipped configuration under
  * /etc/tonewall is read-only to the service and is what the appliance starts from afterwards.
  *
- * The service then exits with `FACTORY_RESET_EXIT_CODE`, which systemd's Restart=on-failure turns
+ * The service then exits with `SERVICE_RESTART_EXIT_CODE` (service-control.ts), which systemd's Restart=on-failure turns
  * into a fresh start.
  */
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../hw/base/logger';
-
-/** EX_TEMPFAIL: not a crash, but systemd must start the service again. */
-export const FACTORY_RESET_EXIT_CODE = 75;
 
 /** Removes every entry of `stateDir`; returns how many were removed. A missing directory is empty. */
 export function wipeStateDir(stateDir: string, log: Logger): number {

@@ -14,6 +14,8 @@
  *     while healthy; QEMU's power button (line 3, wired as the tamper switch in this test's
  *     config) raises and clears `alarms/tamper`;
  *   - SIGKILL of tonewall in the guest: systemd restarts it and the retained status recovers;
+ *   - the fleet `restart` command: the unprivileged daemon stops cleanly and exits 75, systemd
+ *     (Restart=on-failure) starts it again;
  *   - the card link stops: `alarms/card-link` is raised, the relay drops to the lifeline path, and
  *     the unfed watchdog gets the service restarted.
  * Timings printed: image build, boot to READY=1, call setup.
@@ -357,6 +359,25 @@ describe('QEMU: the arm64 appliance end to end', function () {
     });
     assert.ok(Number(back.body?.['conn']) > conn);
     await until('the restarted daemon to say hello to the card again', 120_000, () => (hostHellos.length > hellos ? true : undefined));
+  });
+
+  it('the fleet `restart` command (drained): tonewall exits for systemd to restart it, no privilege needed', async () => {
+    assert.ok(watcher);
+    const before = await show('MainPID,NRestarts');
+    const conn = Number(latest('status')?.body?.['conn'] ?? 0);
+    const reply = await callRpc(watcher, { root: 'tonewall/v1', dev: DEVICE, method: 'restart', requester: 'qemu-fleet', timeoutMs: 60_000, params: { reason: 'qemu test' } });
+    assert.equal(reply.status, 'accepted', JSON.stringify(reply));
+    const after = await until('tonewall restarted by systemd after the restart command', 5 * 60_000, async () => {
+      const s = await show('ActiveState,MainPID,NRestarts');
+      return s['ActiveState'] === 'active' && s['MainPID'] !== before['MainPID'] && s['MainPID'] !== '0' ? s : undefined;
+    });
+    assert.equal(Number(after['NRestarts']), Number(before['NRestarts']) + 1);
+    await until('status online from the restarted process', 180_000, () => {
+      const st = latest('status');
+      return st?.body?.['state'] === 'online' && Number(st.body['conn']) > conn ? st : undefined;
+    });
+    const log = await guest?.run('journalctl -u tonewall --no-pager -o cat | grep -c "restart requested"');
+    assert.ok(Number(log?.out.trim().split('\n').pop()) > 0, 'the daemon logged the restart request');
   });
 
   it('the card link stops: alarms/card-link is raised and the relay drops to the lifeline path', async () => {

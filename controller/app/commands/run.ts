@@ -15,7 +15,8 @@ import { loadNativeAddon } from '../../../firmware/native/loader';
 import { useSecureMemory } from '../../../hw/base/secure-memory';
 import { ConfigError, loadConfig } from '../../config/load';
 import { Appliance } from '../appliance';
-import { FACTORY_RESET_EXIT_CODE, wipeStateDir } from '../factory-reset';
+import { wipeStateDir } from '../factory-reset';
+import { serviceSystemControl, SERVICE_RESTART_EXIT_CODE, type ServiceExit } from '../service-control';
 import { SystemdNotifier } from '../notify';
 import { rootLogger, waitForSignal } from '../runtime';
 import { EventLoopLagProbe, predicateCheck, Watchdog } from '../watchdog';
@@ -63,17 +64,20 @@ export async function run(argv: string[]): Promise<number> {
   // Card data lives in an mlock'ed arena wiped with explicit_bzero when the addon is present.
   const memory = useSecureMemory(native.addon);
   log[memory.locked || !native.addon ? 'info' : 'warn']('card-data memory', { ...memory });
-  let factoryReset = false;
-  let requestReset: () => void = () => undefined;
-  const resetRequested = new Promise<'factory-reset'>((res) => (requestReset = () => res('factory-reset')));
+  // Fleet restart / factory reset and the front-panel reset end the wait below like a signal does.
+  let serviceExit: ServiceExit | undefined;
+  let requestExit: (why: ServiceExit) => void = () => undefined;
+  const exitRequested = new Promise<ServiceExit>((res) => (requestExit = res));
+  const exit = (why: ServiceExit): void => {
+    serviceExit ??= why;
+    requestExit(why);
+  };
   const app = new Appliance({
     config,
     log,
     native: { loaded: nh.addonLoaded, memoryLocked: memory.locked, ...(nh.addonPath ? { path: nh.addonPath } : {}), ...(nh.addonError ? { error: nh.addonError } : {}) },
-    onFactoryReset: () => {
-      factoryReset = true;
-      requestReset();
-    },
+    onFactoryReset: () => exit('factory-reset'),
+    system: serviceSystemControl({ runtimeDir: process.env['RUNTIME_DIRECTORY']?.split(':')[0], exit, log }),
   });
   const startedMs = systemClock.monotonicMs();
   try {
@@ -108,15 +112,12 @@ export async function run(argv: string[]): Promise<number> {
   notifier.ready('running');
   watchdog.start();
 
-  const sig = await Promise.race([waitForSignal(), resetRequested]);
+  const sig = await Promise.race([waitForSignal(), exitRequested]);
   log.info('stopping', { signal: sig });
   notifier.stopping(`stopping on ${sig}`);
   watchdog.stop();
   lag.stop();
-  await app.stop(sig === 'SIGTERM' ? 'shutdown' : sig === 'factory-reset' ? 'factory reset' : 'interrupted');
-  if (factoryReset) {
-    wipeStateDir(app.stateDir, log);
-    return FACTORY_RESET_EXIT_CODE;
-  }
-  return 0;
+  await app.stop(sig === 'SIGTERM' ? 'shutdown' : sig === 'SIGINT' ? 'interrupted' : sig);
+  if (serviceExit === 'factory-reset') wipeStateDir(app.stateDir, log);
+  return serviceExit ? SERVICE_RESTART_EXIT_CODE : 0;
 }
