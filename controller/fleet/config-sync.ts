@@ -87,9 +87,17 @@ const under = (path: string, prefix: string): boolean => path === prefix || path
 export function redactErrorLine(line: string): string {
   const m = /^([A-Za-z0-9_.]+): /.exec(line);
   const path = m?.[1];
-  if (path === undefined) return line;
+  if (path === undefined) return nestsSecret(line) ? 'is not valid (value withheld: it holds a secret)' : line;
   const last = path.slice(path.lastIndexOf('.') + 1);
-  return SECRET_KEY.test(last) ? `${path}: is not valid (value withheld: secret)` : line;
+  if (SECRET_KEY.test(last)) return `${path}: is not valid (value withheld: secret)`;
+  // A wrongly typed value echoed whole may carry a secret inside (`device.site: {"token":…}`).
+  return nestsSecret(line.slice(m?.[0].length ?? 0)) ? `${path}: is not valid (value withheld: it holds a secret)` : line;
+}
+
+/** Does echoed text hold an object key with a secret name (`"token":`, `token:`)? */
+function nestsSecret(text: string): boolean {
+  for (const k of text.matchAll(/"?([A-Za-z_][A-Za-z0-9_]*)"?\s*:/g)) if (SECRET_KEY.test(k[1] ?? '')) return true;
+  return false;
 }
 
 /** The configuration to start with: the file configuration ⊕ the stored overlay, if it still validates. */

@@ -124,6 +124,15 @@ describe('fleet config/desired → config/reported', () => {
     assert.doesNotMatch(JSON.stringify(ok), /secret-value|file-secret/);
   });
 
+  it('never echoes a secret nested in a wrongly typed value, and still names the path', () => {
+    const h = harness();
+    const r = h.send({ version: 2, config: { device: { site: { token: 'nested-s3cr3t' } }, sip: { transport: { password: 'x-s3cr3t' } } } });
+    assert.equal(r?.state, 'rejected');
+    assert.doesNotMatch(JSON.stringify(r), /s3cr3t/);
+    assert.ok(r?.errors.some((e) => e.startsWith('device.site: ')), JSON.stringify(r?.errors));
+    assert.ok(r?.errors.some((e) => e.startsWith('sip.transport: ')), JSON.stringify(r?.errors));
+  });
+
   it('the next start lays the stored overlay over the file configuration', () => {
     const h = harness();
     h.send({ version: 4, config: { sip: { ptimeMs: 30 } } });
