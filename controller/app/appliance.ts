@@ -26,6 +26,7 @@ import { CallManager } from '../call/call-manager';
 import type { Config } from '../config/schema';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../fleet/embedded-broker';
 import { FleetReporter } from '../fleet/reporter';
+import type { LegMetrics } from '../fleet/topics';
 import type { LiveConfigKey } from '../fleet/config-sync';
 import type { RpcServer } from '../fleet/rpc';
 import { decode as decodeG711 } from '../media/g711';
@@ -152,7 +153,17 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
     });
     this.reporter = reporter;
     this.rpc = this.fleetCommands(reporter, store, c);
-    const telemetry = new FleetTelemetry({ reporter, store, mqtt: c.mqtt, stateDir: this.stateDir, clock: this.clock, log: this.log, parts: () => this, ...(this.opts.native ? { native: this.opts.native } : {}) });
+    const telemetry = new FleetTelemetry({
+      reporter,
+      store,
+      mqtt: c.mqtt,
+      stateDir: this.stateDir,
+      clock: this.clock,
+      log: this.log,
+      parts: () => this,
+      legs: () => this.legMetrics(),
+      ...(this.opts.native ? { native: this.opts.native } : {}),
+    });
     this.telemetry = telemetry;
     reporter.enableRebirth(c.mqtt.rebirthJitterMaxS * 1000);
     startConfigSync({ fileConfig, running: c, reporter, store, clock: this.clock, log: this.log, live: this.liveConfig(telemetry, reporter) });
@@ -395,6 +406,18 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
       live.push({ prefix: 'log.level', apply: (n) => setLevel(n.log.level) });
     }
     return live;
+  }
+
+  /**
+   * Per-call RTP figures for `metrics`: what each call's media leg received from the contact center
+   * (packets, loss, interarrival jitter, RFC 3550 A.8). The uplink's loss is only known from the far
+   * end's RTCP reports and is not listed.
+   */
+  private legMetrics(): LegMetrics[] {
+    return (this.calls?.list() ?? []).map((call) => {
+      const s = call.media.stats();
+      return { callId: call.record.callId, leg: 'downlink', rtpPackets: s.packetsReceived, rtpLost: Math.max(0, s['lost'] ?? 0), jitterMs: Math.max(0, s['jitterMs'] ?? 0) };
+    });
   }
 
   /** Active calls whose media leg processed no card audio for `maxGapMs` (the watchdog's media check). */
