@@ -32,6 +32,8 @@ export interface LeakReport {
   problems: PaymentProblem[];
   /** Masked tones reported beyond the keys pressed, summed over the sessions. */
   maskedTonesBeyondKeys: number;
+  /** The agent's call.hangup requests that got no `ok` reply in time (the calls ended nonetheless). */
+  hangupFailures: string[];
   /** Answer → session start (appliance clock), ms, over the sessions: the agent's round trip. */
   startLatencyMs: { p50: number; p95: number; max: number; late: number };
   artifacts: ArtifactFigure[];
@@ -108,8 +110,9 @@ function heapStringsOffset(buf: Buffer): number {
 }
 
 /** Checks each canary's payment: one approved session, its last four, a clean masking record, a timely start. */
-function checkPayments(run: RunArtifacts, speechMs: number): { approved: number; problems: PaymentProblem[]; maskedExcess: number; latencies: number[]; late: number } {
+function checkPayments(run: RunArtifacts, speechMs: number): { approved: number; problems: PaymentProblem[]; maskedExcess: number; latencies: number[]; late: number; hangupFailures: string[] } {
   const problems: PaymentProblem[] = [];
+  const hangupFailures: string[] = [];
   const latencies: number[] = [];
   let late = 0;
   let maskedExcess = 0;
@@ -148,11 +151,13 @@ function checkPayments(run: RunArtifacts, speechMs: number): { approved: number;
     if (result?.masking?.clean !== true || masked < keyed || result.masking.secondCheck?.digitsFound !== 0) {
       problems.push({ canary: canary.index, callId: call.callId, problem: `masking record ${JSON.stringify(result?.masking)} (expected clean, ≥ ${keyed} masked tones, 0 digits in the second check)` });
     }
-    if (call.hangupError || call.hangup?.status !== 'ok') problems.push({ canary: canary.index, callId: call.callId, problem: `call.hangup failed: ${call.hangupError ?? JSON.stringify(call.hangup?.error)}` });
-    if (!call.callEnded) problems.push({ canary: canary.index, callId: call.callId, problem: 'no call.ended event' });
+    // The agent's call.hangup is not part of the payment: a late or failed reply is a figure; a call
+    // that never ended is a problem.
+    if (call.hangupError || call.hangup?.status !== 'ok') hangupFailures.push(call.hangupError ?? JSON.stringify(call.hangup?.error));
+    if (!call.callEnded) problems.push({ canary: canary.index, callId: call.callId, problem: `no call.ended event (call.hangup: ${call.hangupError ?? call.hangup?.status ?? 'not sent'})` });
   }
   for (const c of run.canaries.canaries) if (!approvedFor.has(c.index)) problems.push({ canary: c.index, callId: undefined, problem: 'no approved payment for this canary' });
-  return { approved: approvedFor.size, problems, maskedExcess, latencies, late };
+  return { approved: approvedFor.size, problems, maskedExcess, latencies, late, hangupFailures };
 }
 
 export interface AnalyseOptions {
@@ -270,6 +275,7 @@ export function analyseRun(run: RunArtifacts, o: AnalyseOptions): LeakReport {
     approved: payments.approved,
     problems: payments.problems,
     maskedTonesBeyondKeys: payments.maskedExcess,
+    hangupFailures: payments.hangupFailures,
     startLatencyMs: { ...percentiles(payments.latencies), late: payments.late },
     artifacts: scan.artifacts,
     hits: scan.hits,
@@ -310,6 +316,7 @@ export function formatReport(r: LeakReport): string[] {
   const lines = [
     `payments: ${r.approved}/${r.payments} approved; ${r.problems.length} problems; masked tones beyond keys pressed: ${r.maskedTonesBeyondKeys}; wall ${(r.wallMs / 1000).toFixed(1)} s (${r.paymentsPerMinute.toFixed(1)} payments/min); analysis ${(r.analysisMs / 1000).toFixed(1)} s`,
     `agent's pay.start, answer → session start: p50 ${r.startLatencyMs.p50} ms, p95 ${r.startLatencyMs.p95} ms, max ${r.startLatencyMs.max} ms; ${r.startLatencyMs.late} started after the caller's talk (keys before the session go out as keyed, by design)`,
+    `call.hangup rpc without an ok reply in time: ${r.hangupFailures.length}${r.hangupFailures.length ? ` (${r.hangupFailures.slice(0, 3).join('; ')})` : ''}`,
     `artifacts scanned (${r.artifacts.length}, ${kb(r.artifacts.reduce((s, a) => s + a.bytes, 0))}):`,
     ...r.artifacts.map((a) => `  ${a.name.padEnd(40)} ${kb(a.bytes).padStart(11)}  hits ${a.hits}${a.chance ? `  (rule 3: canary ${a.chance.canary} / decoy ${a.chance.decoy}${a.chance.failed ? ' ABOVE CHANCE' : ''})` : ''}`),
     `RTP to the contact center: ${r.audio.streams} streams, ${r.audio.totalSeconds.toFixed(0)} s of audio (shortest ${r.audio.minSecondsPerCall.toFixed(1)} s); digits detected: SpanDSP ${r.audio.digitsSpanDsp}, multimon-ng ${r.audio.digitsMultimon}, RFC 4733 events ${r.audio.rfc4733Events}; canary digit runs ≥ 4: ${r.audio.runHits.length}`,
