@@ -36,6 +36,7 @@ import { TrunkDialer } from '../pstn/dialer';
 import type { PstnTrunkEvents } from '../pstn/types';
 import { DemoContactCenter } from '../sip/demo-endpoint';
 import { SipUserAgent } from '../sip/api/user-agent';
+import { SipTrunks } from '../sip/trunk/trunk-set';
 import { Store } from '../store/store';
 import { ApplianceBoard } from './board';
 import { storeCallRecorder } from './call-recorder';
@@ -86,6 +87,8 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
   trunk: FxoTrunk | undefined;
   pri: PriTrunk | undefined;
   sip: SipUserAgent | undefined;
+  /** The SIP trunks (sip.trunks: OPTIONS reachability, registration, failover; docs/sip.md). */
+  sipTrunks: SipTrunks | undefined;
   demo: DemoContactCenter | undefined;
   calls: CallManager | undefined;
   payments: PaymentsService | undefined;
@@ -302,6 +305,10 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
       else call.reject(503, 'Starting', { cause: 41, text: 'appliance starting' });
     });
     await sip.start();
+    const sipTrunks = new SipTrunks({ config: c.sip, ua: sip, log: this.log, clock: this.clock });
+    this.sipTrunks = sipTrunks;
+    sipTrunks.start();
+    telemetry.watchSipTrunks(sipTrunks);
 
     const recorder = storeCallRecorder({ store, fleet: reporter, log: this.log.child('call') });
     this.calls = new CallManager({
@@ -355,6 +362,7 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
     // The lifeline path takes the analog lines first: the relay drops as soon as we stop.
     await step('board relay', () => this.board?.setHealthy(false));
     await step('calls', () => this.calls?.stop(reason));
+    await step('sip trunks', () => this.sipTrunks?.stop());
     await step('sip', () => this.sip?.stop());
     await step('demo endpoint', () => this.demo?.stop());
     await step('payments', () => this.payments?.stop());

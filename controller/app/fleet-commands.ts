@@ -68,7 +68,7 @@ export interface FleetCommandsOptions {
   clock: Clock;
   info: () => InfoBody;
   health: () => HealthBody | undefined;
-  parts: () => { calls?: CallManager; payments?: PaymentsService };
+  parts: () => { calls?: CallManager | undefined; payments?: PaymentsService | undefined; sip?: { setDraining(on: boolean): void } | undefined };
   system: SystemControl;
   /** The root logger's level setter (set_log_level); absent: the command is not offered. */
   setLogLevel?: (level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal') => void;
@@ -147,10 +147,16 @@ export function registerFleetCommands(o: FleetCommandsOptions): RpcServer {
       },
     });
   }
+  // Drain both sides together: the call manager takes no new PSTN calls, the SIP agent answers new
+  // INVITEs 503 + Retry-After and places none.
+  const setDraining = (calls: CallManager, on: boolean): void => {
+    calls.setDraining(on);
+    o.parts().sip?.setDraining(on);
+  };
   const draining = (on: boolean): RpcOutcome => {
     const calls = o.parts().calls;
     if (!calls) return notReady('the call manager');
-    calls.setDraining(on);
+    setDraining(calls, on);
     return { status: 'ok', data: on ? { draining: true, activeCalls: calls.activeCalls } : { draining: false } };
   };
   rpc.register('drain', { schema: RPC_PARAMS.drain, handler: () => Promise.resolve(draining(true)) });
@@ -197,14 +203,14 @@ export function registerFleetCommands(o: FleetCommandsOptions): RpcServer {
       }
       const calls = o.parts().calls;
       if (!calls) return Promise.resolve(notReady('the call manager'));
-      calls.setDraining(true);
+      setDraining(calls, true);
       const deadline = o.clock.monotonicMs() + p.timeoutS * 1000;
       const poll = (): void => {
         if (calls.activeCalls === 0) {
           record('system.restart', { forced: false, reason, activeCalls: 0 });
           later('restart', () => o.system.restart(reason));
         } else if (o.clock.monotonicMs() >= deadline) {
-          calls.setDraining(false);
+          setDraining(calls, false);
           pending = undefined;
           log.warn('drained restart abandoned: calls still active at the timeout', { activeCalls: calls.activeCalls, timeoutS: p.timeoutS });
           record('system.restart_abandoned', { reason, activeCalls: calls.activeCalls, timeoutS: p.timeoutS });
