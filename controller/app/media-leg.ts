@@ -30,6 +30,8 @@ export interface RtpMediaFactoryOptions {
   uplink: (callId: string) => UplinkProcessor;
   /** Country of the local ringback tone (call-progress-tones plans; default 'us'). */
   toneCountry?: string;
+  /** Send uplink digits as RFC 4733 (the strip-always DSP policy; never in secure mode). Default false. */
+  uplinkEvents?: boolean;
   /** Sees every encoded uplink payload as it leaves (the masking record's second check). */
   onUplinkPayload?: (callId: string, payload: Uint8Array, law: CompandingLaw) => void;
 }
@@ -110,6 +112,8 @@ class RtpMediaLeg implements MediaLeg {
       jitterTargetMs: this.opts.sip.jitter.initialMs,
       jitterMinMs: this.opts.sip.jitter.minMs,
       jitterMaxMs: this.opts.sip.jitter.maxMs,
+      uplinkEvents: this.opts.uplinkEvents ?? false,
+      ...(this.opts.toneCountry !== undefined ? { toneCountry: this.opts.toneCountry } : {}),
     });
     if (this.localTone) this.pipeline.setLocalTone(this.localTone);
   }
