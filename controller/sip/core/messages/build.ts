@@ -16,16 +16,37 @@ export const REASON_PHRASES: Readonly<Record<number, string>> = {
   603: 'Decline',
 };
 
+const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
+
+/**
+ * `length` random letters (5.7 bits each). Identifiers are letters only: hex ids hold digit runs,
+ * and about 0.13 % of 24-hex-digit Call-IDs carry a Luhn-valid 13–19 digit run that the card-data
+ * guard (rightly) refuses in logs, CDR events and MQTT, losing the call's records.
+ */
+export function randomLetters(length: number): string {
+  let out = '';
+  while (out.length < length) {
+    for (const b of randomBytes(length)) {
+      // 208 = 4 × 52: bytes above it are dropped so every letter is equally likely.
+      if (b < 208 && out.length < length) out += LETTERS[b % 52] ?? '';
+    }
+  }
+  return out;
+}
+
+/** §8.1.1.7: the magic cookie and 69 random bits. */
 export function newBranch(): string {
-  return BRANCH_COOKIE + randomBytes(8).toString('hex');
+  return BRANCH_COOKIE + randomLetters(12);
 }
 
+/** §19.3: 57 random bits. */
 export function newTag(): string {
-  return randomBytes(6).toString('hex');
+  return randomLetters(10);
 }
 
+/** §8.1.1.4: 125 random bits at our host. */
 export function newCallId(host: string): string {
-  return `${randomBytes(12).toString('hex')}@${host}`;
+  return `${randomLetters(22)}@${host}`;
 }
 
 export interface ResponseOptions {
