@@ -67,7 +67,6 @@ export class OutgoingCall extends TypedEmitter<OutgoingCallEvents> {
   private failOverride: { status: number; reason: string } | undefined;
   private answerTimer: TimerHandle | undefined;
   private hangupDone: Promise<void> | undefined;
-  private readonly destination: Destination;
   private session: DialogSession | undefined;
   private infoHandler: InfoHandler | undefined;
   private offerHandler: OfferHandler | undefined;
@@ -84,7 +83,6 @@ export class OutgoingCall extends TypedEmitter<OutgoingCallEvents> {
     private readonly answerTimeoutMs: number,
   ) {
     super();
-    this.destination = uriDestination(invite.uri);
     const policy = ua.sessionTimer ?? DEFAULT_SESSION_TIMER;
     setHeader(invite, 'Supported', 'timer, 100rel');
     if (header(invite, 'session-expires') === undefined) {
@@ -99,6 +97,11 @@ export class OutgoingCall extends TypedEmitter<OutgoingCallEvents> {
         this.ua.release(this.sipCallId, 'outgoing');
       }
     });
+  }
+
+  /** Where the INVITE (and its CANCEL, §9.1) goes: its Request-URI now, which trunk failover and auth may have rewritten. */
+  private get destination(): Destination {
+    return uriDestination(this.invite.uri);
   }
 
   get sipCallId(): string {
