@@ -91,7 +91,7 @@ export function sipTrunkBody(t: SipTrunkStateLike): SipTrunkStateBody {
   };
 }
 
-const FXO_PORT_STATE: Record<string, PortStateBody['state']> = { idle: 'idle', ringing: 'ringing', offered: 'ringing', answering: 'offhook', connected: 'offhook', releasing: 'offhook' };
+const FXO_PORT_STATE: Record<string, PortStateBody['state']> = { idle: 'idle', ringing: 'ringing', offered: 'ringing', answering: 'offhook', connected: 'offhook', releasing: 'offhook', seizing: 'offhook', dialing: 'offhook', outgoing: 'offhook' };
 
 /** The hottest thermal zone under `dir` (°C), or undefined when there is none. */
 export function readHottestZone(dir = '/sys/class/thermal'): { celsius: number; zone: string } | undefined {

@@ -266,6 +266,7 @@ export const pstnSchema = z
         lineNumbers: z.record(z.string().regex(/^[1-9][0-9]{0,2}$/, 'a port number'), z.string().regex(/^[0-9*#+]{1,32}$/)).default({}),
         defaultLineNumber: z.string().regex(/^[0-9*#+]{1,32}$/).default('100'),
         /** No ring for this long while ringing means the caller gave up (longest cadence gap + margin). */
+        ringTimeoutMs: z.number().int().min(1000).max(30000).default(8000),
         /** How caller ID arrives: decoded by the card ('card'), or as FSK in the line audio (Bell 202 / V.23; DTMF caller ID is heard too). */
         callerId: z.enum(['card', 'bell202', 'v23']).default('card'),
         /** Outward calls: the exchange's answer signal; 'none' counts a call answered once dialling is done (docs/pstn.md). */
@@ -274,7 +275,6 @@ export const pstnSchema = z
         dialToneTimeoutMs: z.number().int().min(500).max(30000).default(3000),
         /** Outward calls under battery-reversal supervision: no answer within this → released with Q.850 19. */
         noAnswerTimeoutMs: z.number().int().min(5000).max(600000).default(60000),
-        ringTimeoutMs: z.number().int().min(1000).max(30000).default(8000),
       })
       .strict()
       .prefault({}),
