@@ -14,32 +14,10 @@ import { parseCallScript, type CallScriptInput } from '../../../hw/sim/call-scri
 import { Appliance } from '../../../controller/app/appliance';
 import type { CallRecord } from '../../../controller/call/call';
 import { parseConfig } from '../../../controller/config/load';
-import { decode, type CompandingLaw } from '../../../controller/media/g711';
+import type { CompandingLaw } from '../../../controller/media/g711';
 import { startMosquitto, mosquittoOrSkip, type Mosquitto } from '../../lib/mosquitto';
 import { makeTempDir, requirePeer, startSippUas, stopChild, type SippRun } from '../../lib/sip-peers';
-
-/**
- * Best normalised correlation of `needle` against any position of `hay` (both companded in `law`): 1
- * for an exact copy; an A-law card talking PCMU to sipp (A-law → µ-law → A-law) still gives > 0.99.
- */
-function bestMatch(law: CompandingLaw, hay: Buffer, needle: Buffer): number {
-  const h = decode(law, hay);
-  const n = decode(law, needle);
-  let nn = 0;
-  for (const x of n) nn += x * x;
-  let best = 0;
-  for (let at = 0; at + n.length <= h.length; at++) {
-    let hn = 0;
-    let hh = 0;
-    for (let i = 0; i < n.length; i++) {
-      const y = h[at + i] as number;
-      hn += y * (n[i] as number);
-      hh += y * y;
-    }
-    if (hh > 0 && nn > 0) best = Math.max(best, hn / Math.sqrt(hh * nn));
-  }
-  return best;
-}
+import { bestMatch, loudestWindow } from '../../lib/audio-match';
 
 interface ModelCase {
   model: 'fxo4' | 't1-pri' | 'e1-pri-2';
@@ -110,18 +88,9 @@ for (const c of CASES) {
       const call = app.sim?.card.calls.find((x) => x.direction === 'inbound');
       assert.ok(call, 'the simulator kept the call');
       // The loudest 100 ms of the caller's speech (a quiet window would match any silence).
-      const sent = call.sent();
-      const lin = decode(c.law, sent);
-      let loudest = 0;
-      let loudestEnergy = -1;
-      for (let at = 0; at + 800 <= lin.length; at += 400) {
-        let e = 0;
-        for (let i = at; i < at + 800; i++) e += (lin[i] as number) ** 2;
-        if (e > loudestEnergy) [loudest, loudestEnergy] = [at, e];
-      }
-      const window = sent.subarray(loudest, loudest + 800);
+      const { window, meanPower } = loudestWindow(c.law, call.sent());
       assert.equal(window.length, 800);
-      assert.ok(loudestEnergy / 800 > 100 ** 2, 'the window is speech, not silence');
+      assert.ok(meanPower > 100 ** 2, 'the window is speech, not silence');
       const match = bestMatch(c.law, call.heard(), window);
       assert.ok(match > 0.98, `a 100 ms window of the caller's speech came back (best correlation ${match.toFixed(3)}, heard ${call.heard().length} bytes)`);
     });
