@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 
-/** Fuzz inputs per property: the normal run's default, or TONEWALL_FUZZ_RUNS (e.g. 1000000 for the issue's full campaign). */
-const FUZZ_RUNS = Number(process.env.TONEWALL_FUZZ_RUNS) || 100_000;
+/** Fuzz inputs per property: the normal run's default, or TONEWALL_FUZZ_RUNS (the million-input campaign is test/fuzz/isdn, npm run test:fuzz). */
+const FUZZ_RUNS = Number(process.env.TONEWALL_FUZZ_RUNS) || 20_000;
 import { TonewallError } from '../../../hw/base/errors';
 import { decodeQ931, encodeQ931, findIe, MESSAGE_TYPES, type Q931Message } from '../../../controller/pstn/isdn/q931-message';
 import type { Q931Ie } from '../../../controller/pstn/isdn/q931-ie';
@@ -104,7 +104,7 @@ describe('Q.931 message codec', () => {
   });
 
   it(`fuzz: ${FUZZ_RUNS} random and ${FUZZ_RUNS} mutated messages decode or throw EQ931, never anything else`, function () {
-    this.timeout(Math.max(20_000, FUZZ_RUNS / 5));
+    this.timeout(Math.max(120_000, FUZZ_RUNS / 5));
     const check = (bytes: Uint8Array) => {
       try {
         const m = decodeQ931(bytes);
