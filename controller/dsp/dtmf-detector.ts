@@ -4,7 +4,7 @@
  * digits by duration and pause rules counted in windows (102 samples, hop 51 = 6.375 ms):
  *
  *   - a digit is confirmed after CONFIRM_WINDOWS (4) consecutive valid windows of the same code. A
- *     window is valid only when ≥ ~82 % of it is tone, so a tone of < 20 ms yields at most 2 (reject)
+ *     window is valid only when ≥ ~86 % of it is tone, so a tone of < 20 ms yields at most 2 (reject)
  *     and one of ≥ 40 ms at least 4 (accept); the measured boundary lies at 32–35 ms.
  *   - a digit ends after END_WINDOWS (4) consecutive windows without its code: a pause ≥ 40 ms gives
  *     ≥ 6 such windows (two digits), a drop-out of ≤ 10 ms at most 3 (bridged).
