@@ -61,6 +61,14 @@ export interface CallRecord {
   sipStatus: number | null;
 }
 
+/** What a call is when it starts; everything that happens to it later begins empty. */
+export type CallIdentity = Pick<CallRecord, 'callId' | 'direction' | 'trunk' | 'port' | 'channel' | 'callerNumber' | 'callerName' | 'calledNumber' | 'requestUri' | 'sipCallId'>;
+
+/** A new record in `inviting`, for either direction. */
+export function newCallRecord(identity: CallIdentity, startedMs: number): CallRecord {
+  return { ...identity, state: 'inviting', codec: null, startedMs, answeredMs: null, endedMs: null, endBy: null, endReason: null, q850: null, sipStatus: null };
+}
+
 export interface CallRecorder {
   /** Called on every reportable change, in order; must persist and report (store + outbox + MQTT). */
   changed(record: Readonly<CallRecord>, event: CallEventType): void;
@@ -112,27 +120,21 @@ export class Call implements BridgedCall {
   constructor(private readonly opts: CallOptions) {
     const i = opts.pstn.info;
     this.log = opts.log;
-    this.record = {
-      callId: opts.callId,
-      direction: 'inbound',
-      trunk: i.trunk,
-      port: i.port,
-      channel: i.channel,
-      callerNumber: i.callerNumber,
-      callerName: i.callerName,
-      calledNumber: i.calledNumber,
-      requestUri: opts.requestUri,
-      state: 'inviting',
-      sipCallId: null,
-      codec: null,
-      startedMs: opts.now(),
-      answeredMs: null,
-      endedMs: null,
-      endBy: null,
-      endReason: null,
-      q850: null,
-      sipStatus: null,
-    };
+    this.record = newCallRecord(
+      {
+        callId: opts.callId,
+        direction: 'inbound',
+        trunk: i.trunk,
+        port: i.port,
+        channel: i.channel,
+        callerNumber: i.callerNumber,
+        callerName: i.callerName,
+        calledNumber: i.calledNumber,
+        requestUri: opts.requestUri,
+        sipCallId: null,
+      },
+      opts.now(),
+    );
   }
 
   get state(): CallState {

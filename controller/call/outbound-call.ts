@@ -15,7 +15,7 @@
 import { TonewallError, errorMessage } from '../../hw/base/errors';
 import type { Logger } from '../../hw/base/logger';
 import type { PstnCall, PstnDialer, PstnRelease } from '../pstn/types';
-import type { CallEventType, BridgedCall, CallRecord, CallRecorder, CallState } from './call';
+import { newCallRecord, type CallEventType, type BridgedCall, type CallRecord, type CallRecorder, type CallState } from './call';
 import { q850ToSipStatus } from './cause-map';
 import { answerLegInfo } from './info-reply';
 import type { InfoReply, InfoRequest, MediaLeg, SipInboundLeg } from './ports';
@@ -60,27 +60,21 @@ export class OutboundCall implements BridgedCall {
 
   constructor(private readonly opts: OutboundCallOptions) {
     const caller = opts.leg.caller;
-    this.record = {
-      callId: opts.callId,
-      direction: 'outbound',
-      trunk: opts.trunk ?? '',
-      port: 0,
-      channel: -1,
-      callerNumber: callerNumberOf(caller.uri),
-      callerName: caller.displayName ?? '',
-      calledNumber: opts.calledNumber,
-      requestUri: opts.leg.requestUri,
-      state: 'inviting',
-      sipCallId: opts.leg.sipCallId,
-      codec: null,
-      startedMs: opts.now(),
-      answeredMs: null,
-      endedMs: null,
-      endBy: null,
-      endReason: null,
-      q850: null,
-      sipStatus: null,
-    };
+    this.record = newCallRecord(
+      {
+        callId: opts.callId,
+        direction: 'outbound',
+        trunk: opts.trunk ?? '',
+        port: 0,
+        channel: -1,
+        callerNumber: callerNumberOf(caller.uri),
+        callerName: caller.displayName ?? '',
+        calledNumber: opts.calledNumber,
+        requestUri: opts.leg.requestUri,
+        sipCallId: opts.leg.sipCallId,
+      },
+      opts.now(),
+    );
   }
 
   get state(): CallState {
