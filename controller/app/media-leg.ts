@@ -20,6 +20,7 @@ import { SILENCE_BYTE, encode } from '../media/g711';
 import { RtpSession } from '../media/rtp-session';
 import { DEFAULT_TELEPHONE_EVENT_PT, STATIC_PT, answerOffer, buildOffer, parseAnswer, type LocalMedia, type NegotiatedMedia } from '../media/sdp';
 import { SrtpProtector, splitKeySalt } from '../media/srtp-protector';
+import { AwaitingKeysProtector } from '../media/media-protector';
 import type { UplinkDigit } from '../media/telephone-event-sender';
 import type { UplinkProcessor } from '../media/uplink-processor';
 
@@ -56,6 +57,8 @@ class RtpMediaLeg implements MediaLeg {
   ) {
     this.silence = Buffer.alloc(CARD_CHUNK_SAMPLES, SILENCE_BYTE[cardLaw]);
     this.sdpOffer = buildOffer(local);
+    // An SRTP offer: until the answer brings the far end's key, nothing that arrives is media.
+    if (local.srtp) rtp.setProtector(new AwaitingKeysProtector());
   }
 
   applyAnswer(sdpAnswer: string): { codec: string } {
@@ -155,6 +158,7 @@ class RtpMediaLeg implements MediaLeg {
       rtcpSent: c.rtcpSent,
       rtcpReceived: c.rtcpReceived,
       srtpRejected: c.srtpRejected,
+      srtcpRejected: c.srtcpRejected,
     };
   }
 

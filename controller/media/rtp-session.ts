@@ -5,7 +5,8 @@
  * on the first packet of the talkspurt (RFC 3551 §4.1), and receiving with validation:
  *
  * - undecodable packets (bad version, bad lengths) → `badPackets`; SRTP authentication or replay
- *   failures → `srtpRejected` (never decoded further);
+ *   failures → `srtpRejected`, SRTCP ones → `srtcpRejected` (never decoded further; apart so a
+ *   peer's plaintext RTCP keepalive is not mistaken for a media attack);
  * - payload type not negotiated → `wrongPayloadType`;
  * - a packet from another SSRC than the one we locked on → `foreignSsrc` (dropped); after
  *   `SSRC_PROBATION` consecutive packets from the same new SSRC we switch (`ssrcChanges`), as the
@@ -66,6 +67,7 @@ export interface RtpCounters extends RtcpCounters {
   foreignSsrc: number;
   ssrcChanges: number;
   srtpRejected: number;
+  srtcpRejected: number;
 }
 
 export interface RtpSessionEvents {
@@ -116,7 +118,7 @@ export class RtpSession extends TypedEmitter<RtpSessionEvents> {
     this.rtcp = new RtcpReporter(this.ssrc, `tonewall-${randomBytes(6).toString('hex')}`, this.clock, () => random(1_000_000) / 1_000_000);
     this.counters = Object.assign(this.rtcp.counters, {
       packetsSent: 0, bytesSent: 0, packetsReceived: 0, bytesReceived: 0, lost: 0, outOfOrder: 0,
-      duplicates: 0, badPackets: 0, wrongPayloadType: 0, foreignSsrc: 0, ssrcChanges: 0, srtpRejected: 0,
+      duplicates: 0, badPackets: 0, wrongPayloadType: 0, foreignSsrc: 0, ssrcChanges: 0, srtpRejected: 0, srtcpRejected: 0,
     });
     socket.on('message', (msg, rinfo) => (this.mux && looksLikeRtcp(msg) ? this.receiveRtcp(msg, rinfo) : this.receive(msg, rinfo)));
     socket.on('error', (err) => this.emit('error', err));
@@ -273,7 +275,7 @@ export class RtpSession extends TypedEmitter<RtpSessionEvents> {
       try {
         plain = this.protector.unprotectRtcp(msg);
       } catch {
-        this.counters.srtpRejected++;
+        this.counters.srtcpRejected++;
         return;
       }
     }

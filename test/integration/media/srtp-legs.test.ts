@@ -72,6 +72,37 @@ describe('SRTP between two media legs', function () {
     assert.ok(decode('ulaw', b.toCard()).every((v) => v === 0), 'nothing played');
   });
 
+  it('before the answer to an SRTP offer nothing that arrives is taken for media', async () => {
+    const a = await rtpMediaFactory({ sip: sipSchema.parse({ srtp: 'offer', rtpPortMin: 44000, rtpPortMax: 44999 }), log: nullLogger, uplink: () => new TransparentUplink() }).open({ callId: 'early', cardLaw: 'ulaw' });
+    legs.push(a);
+    const aPort = Number(/m=audio (\d+)/.exec(a.sdpOffer)?.[1]);
+    const sock = dgram.createSocket('udp4');
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+    // Plain RTP with a loud payload, as an injector racing the answer would send it.
+    for (let i = 0; i < 6; i++) sock.send(encodeRtp({ payloadType: 0, sequence: 100 + i, timestamp: 160 * i, ssrc: 7, payload: Buffer.alloc(160, 0x00) }), aPort, '127.0.0.1');
+    await sleep(200);
+    sock.close();
+    const s = a.stats();
+    assert.equal(s['srtpRejected'], 6);
+    assert.equal(s.packetsReceived, 0);
+    assert.ok(decode('ulaw', a.toCard()).every((v) => v === 0), 'nothing played');
+  });
+
+  it('a plaintext RTCP datagram on an SRTP leg is counted apart from RTP rejects', async () => {
+    const { b, bPort } = await pair('require', 'require');
+    const sock = dgram.createSocket('udp4');
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+    // RTCP APP "PING"/"PONG" in the clear, the NAT keepalive some endpoints send (RFC 3550 §6.7).
+    const app = Buffer.from('80cc0003000000015049 4e47504f4e47'.replace(/ /g, ''), 'hex');
+    sock.send(app, bPort + 1, '127.0.0.1');
+    await sleep(200);
+    sock.close();
+    const s = b.stats();
+    assert.equal(s['srtcpRejected'], 1);
+    assert.equal(s['srtpRejected'], 0);
+    assert.equal(s['rtcpReceived'], 0);
+  });
+
   it('policy: an answerer with sip.srtp off refuses an SRTP offer (488 upstream)', async () => {
     await assert.rejects(pair('require', 'off'), /RTP\/SAVP but sip.srtp is "off"/);
   });
