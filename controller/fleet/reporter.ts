@@ -20,6 +20,10 @@
  * each request is handed over with its MQTT 5 response topic and correlation data; replies go out
  * through `publishRpcReply` (same single publish path).
  *
+ * Late-will self-heal: the device subscribes to its own `status`; an `offline` of an older `conn`
+ * arriving while connected (a delayed will that overtook the new `online`) is answered by
+ * republishing `online`, so the retained status a later consumer reads is right.
+ *
  * Consumers' rule (docs/mqtt/topics.md): ignore an `offline` whose `conn` is lower than that of the
  * last `online` seen; dedupe events by `id`.
  */
@@ -36,7 +40,7 @@ import { EnvelopeSource } from './envelope';
 import { OutboxPump } from './outbox-pump';
 import { InboundRoutes, type InboundRoute } from './inbound-routes';
 import { PublishPath, type PublishExtra } from './publish-path';
-import { RetainedState, type RetainedTopic } from './retained-state';
+import { RetainedState, type RetainedTopic, staleWillConn } from './retained-state';
 import type { RpcInbound, RpcReplyBody } from './rpc/types';
 import {
   type AlarmBody, type CallSnapshotBody, type ConfigReportedBody, type DeviceTopic, type DeviceTopics, type HealthBody, type MetricsBody, type PaySnapshotBody,
@@ -72,6 +76,9 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
   private rebirthJitterMaxMs = 0;
   /** Message expiry of call and payment snapshots (s); live from config/desired. */
   private snapshotExpiry: { callS: number; payS: number };
+  /** Late wills of older connections answered with a fresh `online` (self-heal); logged once per conn. */
+  private staleWillsHealed = 0;
+  private healLoggedConn = 0;
 
   constructor(private readonly opts: FleetReporterOptions) {
     super();
@@ -102,6 +109,7 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
       random: opts.random,
       prepare: () => this.prepareConnect(),
     });
+    this.addRoute(this.statusSelfHealRoute());
     this.connection.on('connected', ({ client, conn, sessionPresent }) => this.onConnected(client, conn, sessionPresent));
     this.connection.on('disconnected', (d) => {
       this.pump.onDisconnected();
@@ -111,6 +119,35 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
       this.routes.deliver(topic, payload, packet);
       this.emit('message', topic, payload, packet);
     });
+  }
+
+  /**
+   * Late-will self-heal: the device follows its own `status`; when an older connection's will
+   * (offline, lower conn) lands after this connection's `online` it would stand as the retained
+   * status for every consumer that joins later, so `online` is republished at once.
+   */
+  private statusSelfHealRoute(): InboundRoute {
+    const filter = this.topic('status');
+    return {
+      filter,
+      matches: (t) => t === filter,
+      deliver: (_t, payload, packet) => {
+        const client = this.connection.activeClient;
+        const stale = client ? staleWillConn(payload, packet.retain, this.env.conn) : undefined;
+        if (!client || stale === undefined) return;
+        this.staleWillsHealed++;
+        if (this.healLoggedConn !== this.env.conn) {
+          this.healLoggedConn = this.env.conn;
+          this.log.warn('late will of an older connection became the retained status; republishing online', { staleConn: stale, conn: this.env.conn });
+        }
+        this.publish(client, 'status', this.statusBody('online', this.sessionReason)).catch((err: unknown) => this.log.warn('republishing status failed', { err: errorMessage(err) }));
+      },
+    };
+  }
+
+  /** Late wills of older connections overwritten with `online` since start. */
+  get lateWillsHealed(): number {
+    return this.staleWillsHealed;
   }
 
   private addRoute(route: InboundRoute): void {

@@ -68,3 +68,26 @@ export class RetainedState {
     );
   }
 }
+
+/**
+ * The late-will self-heal decision (docs/mqtt/topics.md "Late will"): the device follows its own
+ * `status` topic; a live (not retained-on-subscribe) `offline` whose envelope `conn` is lower than
+ * the current connection's is an older connection's will that landed after the new `online` and
+ * now stands as the retained status. Returns that stale `conn` (the device republishes `online`),
+ * or undefined for anything else (its own messages, a clean offline of this connection, garbage).
+ * A message flagged retained was stored before this session subscribed, i.e. before its `online`
+ * (which follows the SUBSCRIBE), so that `online` already replaces it.
+ */
+export function staleWillConn(payload: Buffer, retained: boolean, currentConn: number): number | undefined {
+  if (retained || payload.length === 0 || payload.length > 4096) return undefined;
+  let body: unknown;
+  try {
+    body = JSON.parse(payload.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof body !== 'object' || body === null) return undefined;
+  const { state, conn } = body as { state?: unknown; conn?: unknown };
+  if (state !== 'offline' || typeof conn !== 'number' || !Number.isInteger(conn)) return undefined;
+  return conn < currentConn ? conn : undefined;
+}

@@ -1,6 +1,6 @@
 /**
  * A strict fake of the MQTT.js client surface the fleet reporter uses (connect, publish, end, and
- * the connect/close/message/error events). It records what it was sent and refuses what a real
+ * subscribe, and the connect/close/message/error events). It records what it was sent and refuses what a real
  * session would not accept: publishing before CONNACK or after end, connecting twice.
  * Tests drive it: `connack()`, `drop()`, `puback(i, err?)`.
  */
@@ -47,6 +47,16 @@ export class FakeMqttClient extends EventEmitter {
       json = undefined;
     }
     this.published.push({ topic, payload: text, opts, cb, json, acked: false });
+    return this;
+  }
+
+  readonly subscriptions: string[] = [];
+
+  /** Records the filter and grants it (QoS 1). */
+  subscribe(filter: string, _opts: unknown, cb?: (err: Error | null, granted: { topic: string; qos: number }[]) => void): this {
+    if (!this.connected) throw new Error(`fake mqtt: subscribe to ${filter} without an accepted CONNACK`);
+    this.subscriptions.push(filter);
+    cb?.(null, [{ topic: filter, qos: 1 }]);
     return this;
   }
 

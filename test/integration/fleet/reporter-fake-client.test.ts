@@ -129,6 +129,29 @@ describe('fleet reporter logic (fake MQTT client, manual clock)', () => {
     assert.equal(reporter.metrics.eventsPublished, 5);
   });
 
+  it('late-will self-heal: subscribes its own status; an offline of an older conn is answered with online', async () => {
+    reporter.start();
+    client(0).drop();
+    clock.advance(1000);
+    client(1).connack();
+    assert.ok(client(1).subscriptions.includes(`${root}/status`));
+    const onlineCount = (): number => client(1).published.filter((p) => p.topic === `${root}/status` && p.json?.['state'] === 'online').length;
+    const before = onlineCount();
+    const will = (conn: number, retain: boolean): void => {
+      const payload = Buffer.from(JSON.stringify({ v: 1, ts: 1, dev: 'tw-unit-0001', boot: 'x', conn, seq: 1, state: 'offline', reason: 'lwt', fw: '1.2.3', slot: 'B' }));
+      client(1).emit('message', `${root}/status`, payload, { cmd: 'publish', topic: `${root}/status`, payload, retain, qos: 1, dup: false });
+    };
+    will(1, true); // retained on subscribe: the online that follows the SUBSCRIBE replaces it
+    will(2, false); // this connection's own conn: not stale
+    assert.equal(onlineCount(), before);
+    will(1, false); // conn 1's late will, live
+    await flushPromises();
+    assert.equal(onlineCount(), before + 1);
+    const last = client(1).published.at(-1);
+    assert.deepEqual([last?.json?.['state'], last?.json?.['conn'], last?.opts.retain], ['online', 2, true]);
+    assert.equal(reporter.lateWillsHealed, 1);
+  });
+
   it('a PUBACK error keeps the event pending and retries it on the next poll', async () => {
     reporter.start();
     client(0).connack();

@@ -17,15 +17,8 @@ import { Store } from '../../../controller/store/store';
 import { FakeMqttClient, flushPromises } from '../../lib/fleet-fake-mqtt';
 import { ManualClock } from '../../lib/manual-clock';
 
-/** The fake plus SUBSCRIBE (granted QoS 1) and inbound delivery. */
+/** The fake plus inbound delivery. */
 class SubscribingFake extends FakeMqttClient {
-  readonly subscriptions: string[] = [];
-  subscribe(filter: string, _opts: unknown, cb: (err: Error | null, granted: { topic: string; qos: number }[]) => void): this {
-    if (!this.connected) throw new Error(`fake mqtt: subscribe to ${filter} without an accepted CONNACK`);
-    this.subscriptions.push(filter);
-    cb(null, [{ topic: filter, qos: 1 }]);
-    return this;
-  }
   inbound(topic: string, payload: string, retain = false): void {
     const packet = { cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, retain, dup: false } as unknown as IPublishPacket;
     this.emit('message', topic, Buffer.from(payload), packet);

@@ -5,8 +5,9 @@
  * broker A to broker B (a TCP proxy it connects through is cut and pointed at B) while A's delayed
  * will for the dropped connection is still pending; A is bridged into B, where the consumers are.
  * The will (conn 1) then reaches B after the new connection's `online` (conn 2) and overwrites the
- * retained `status`. Consumers following the rule, live or joining later, still show the device
- * online; after a clean stop they show it offline.
+ * retained `status`; the device, which follows its own `status`, answers with a fresh `online`
+ * (conn 2), so a subscriber joining later reads online from the retained status alone. Consumers
+ * following the conn rule show it online throughout; after a clean stop they show it offline.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -41,7 +42,7 @@ describe('late will after the new online (broker failover, Debian mosquitto brid
     await edge?.dispose();
   });
 
-  it('a consumer following the conn rule keeps the device online; the retained status alone would say offline', async () => {
+  it('the device republishes online over the late will: a new subscriber reads online with the current conn', async () => {
     assert.ok(edge && central && proxy);
     const dev = newDeviceId();
     const root = `tonewall/v1/${dev}`;
@@ -60,9 +61,13 @@ describe('late will after the new online (broker failover, Debian mosquitto brid
     const late = await consumer.waitFor("A's delayed will for conn 1", statusOf(1, 'offline'));
     assert.equal(late.json?.['reason'], 'lwt');
 
+    // The device follows its own status: the late will is answered by a fresh online (conn 2).
+    const lateIndex = consumer.messages.indexOf(late);
+    await consumer.waitFor('online conn 2 republished after the late will', (m) => m.slice(lateIndex + 1).find((x) => x.topic === `${root}/status` && x.json?.['state'] === 'online' && x.json['conn'] === 2));
     const statuses = consumer.on('/status').map((m) => `${String(m.json?.['state'])}/${String(m.json?.['conn'])}`);
-    assert.deepEqual(statuses, ['online/1', 'online/2', 'offline/1'], 'the will arrived after the new online');
+    assert.deepEqual(statuses.slice(0, 4), ['online/1', 'online/2', 'offline/1', 'online/2'], 'the will arrived after the new online and was answered');
     assert.equal(h.reporter.connected, true, 'the device is in fact connected');
+    assert.ok(h.reporter.lateWillsHealed >= 1);
 
     // Live consumer following the rule.
     const tracker = new PresenceTracker();
@@ -73,12 +78,12 @@ describe('late will after the new online (broker failover, Debian mosquitto brid
     }
     assert.deepEqual({ state: tracker.get(dev)?.state, ignoredStale: tracker.get(dev)?.ignoredStale }, { state: 'online', ignoredStale: 1 });
 
-    // A consumer joining now: the retained status on B is the stale will...
+    // A consumer joining now, even one that reads only the retained status, sees online conn 2.
     const newcomer = await FleetSubscriber.connect(central.url, [`${root}/status`, `tonewall/v1/_fleet/cli/late-will`]);
     cleanups.push(() => newcomer.close());
     await newcomer.barrier('tonewall/v1/_fleet/cli/late-will');
-    assert.deepEqual(newcomer.on('/status').map((m) => [m.json?.['state'], m.json?.['conn']]), [['offline', 1]], 'retained status is the late will');
-    // ...and `fleet list` (library and CLI) still shows the device online, from the newer birth.
+    assert.deepEqual(newcomer.on('/status').map((m) => [m.json?.['state'], m.json?.['conn'], m.retain]), [['online', 2, true]], 'retained status is the current online');
+    // `fleet list` (library and CLI) shows the device online.
     const client = await connectFleet({ url: central.url });
     cleanups.push(() => client.endAsync());
     const row = (await listFleet(client, 'tonewall/v1')).find((r) => r.dev === dev);
