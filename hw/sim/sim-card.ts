@@ -23,6 +23,7 @@ import { errorMessage, TonewallError } from '../base/errors';
 import type { Logger } from '../base/logger';
 import { TypedEmitter } from '../base/typed-emitter';
 import type { CardInfo, CompandingLaw, HookCommand, LineEvent, SpanAlarm } from '../card/types';
+import { MAX_PAYLOAD_BYTES, MAX_PCM_CHUNK_BYTES } from '../link/messages';
 import { PROTOCOL_VERSION_MAX, PROTOCOL_VERSION_MIN, type CommandStatus, type DecoderStats, type LinkMessage, type LinkMessageOf, type MessageType } from '../link';
 import { parseCallScript, type CallScript, type CallScriptInput } from './call-script';
 import type { CalleeScript, DisconnectSupervision, PstnCall, PstnCallState } from './pstn-call';
@@ -84,6 +85,8 @@ export interface SimCardEvents {
 
 /** The card's periodic counters report, ms. */
 export const COUNTERS_INTERVAL_MS = 10_000;
+/** Channels per pcm frame toward the host: 5 bytes of header + n × (2 + 80) ≤ MAX_PAYLOAD_BYTES (docs/card-link.md §4.9). */
+const PCM_CHUNKS_PER_FRAME = Math.floor((MAX_PAYLOAD_BYTES - 5) / (MAX_PCM_CHUNK_BYTES + 2));
 
 type Handlers = { [T in MessageType]: (msg: LinkMessageOf<T>) => void };
 
@@ -428,7 +431,10 @@ export class SimCard extends TypedEmitter<SimCardEvents> {
     const { events, chunks } = this.ports.tick();
     for (const s of this.spans.values()) chunks.push(...s.tick());
     for (const e of events) this.sendLineEvent(e);
-    if (chunks.length > 0 && this.link.state === 'ready') this.send({ type: 'pcm', tdmSample: this.tdmSample, chunks });
+    // One 10 ms period of many channels (4 E1s: 120) spans several frames of at most MAX_PAYLOAD_BYTES.
+    for (let i = 0; i < chunks.length && this.link.state === 'ready'; i += PCM_CHUNKS_PER_FRAME) {
+      this.send({ type: 'pcm', tdmSample: this.tdmSample, chunks: chunks.slice(i, i + PCM_CHUNKS_PER_FRAME) });
+    }
     this.tdmSample = (this.tdmSample + 80) >>> 0;
   }
 

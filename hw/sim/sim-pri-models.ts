@@ -5,6 +5,7 @@
  *   e1-pri: 1 E1 span, 30 B channels on TDM channels 1..30, A-law, ETSI Euro-ISDN (EN 300 403);
  *           HDB3, CRC-4 or no CRC-4 (ITU-T G.704 §2.3).
  *   e1-pri-2: 2 E1 spans (span 1 on TDM channels 1..30, span 2 on 31..60), otherwise as e1-pri.
+ *   e1-pri-4: 4 E1 spans (span n on TDM channels 30(n-1)+1..30n: 120 B channels), otherwise as e1-pri.
  *   t1-pri: 1 T1 span, 23 B channels on TDM channels 1..23, µ-law, NI-2 (GR-4001); B8ZS or AMI,
  *           ESF or D4 (ANSI T1.403).
  * Both: common channel signaling only (CAS is refused).
@@ -13,7 +14,7 @@ import { SWITCH_VARIANTS, type SwitchVariant } from '../../controller/pstn/isdn/
 import type { CompandingLaw, SpanInfo } from '../card/types';
 import type { SpanConfigMessage } from '../link/messages';
 
-export const PRI_MODELS = ['e1-pri', 'e1-pri-2', 't1-pri'] as const;
+export const PRI_MODELS = ['e1-pri', 'e1-pri-2', 'e1-pri-4', 't1-pri'] as const;
 export type PriModelName = (typeof PRI_MODELS)[number];
 
 export interface PriModel {
@@ -41,6 +42,10 @@ export function priModel(model: string | undefined): PriModel | undefined {
       { span: 2, type: 'E1', firstChannel: 31, channels: 30 },
     ];
     return { name: model, helloModel: 'TW-2E1PRI-SIM', law: 'alaw', spans, variant: SWITCH_VARIANTS.etsi };
+  }
+  if (model === 'e1-pri-4') {
+    const spans: SpanInfo[] = [1, 2, 3, 4].map((span) => ({ span, type: 'E1', firstChannel: 30 * (span - 1) + 1, channels: 30 }));
+    return { name: model, helloModel: 'TW-4E1PRI-SIM', law: 'alaw', spans, variant: SWITCH_VARIANTS.etsi };
   }
   return { name: model, helloModel: 'TW-T1PRI-SIM', law: 'ulaw', spans: [{ span: 1, type: 'T1', firstChannel: 1, channels: 23 }], variant: SWITCH_VARIANTS.ni2 };
 }
