@@ -95,6 +95,7 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
     this.pump = new OutboxPump({
       store: opts.store,
       log: this.log,
+      clock: this.clock,
       window: Math.max(1, opts.eventWindow ?? 8),
       publish: (ev, historical) => this.publishEvent(ev, historical),
       onAcked: (ev, historical) => this.emit('event-acked', { seq: ev.seq, id: ev.id, historical }),

@@ -10,6 +10,7 @@
  *   reached `maxRows` (error code EOUTBOX_FULL); `nearFull` turns true at `nearFullRatio` of it so
  *   an alarm can be raised before events are refused.
  * - `pending(limit, afterSeq)` returns unacknowledged events in seq order.
+ * - `ack(seq)` / `ackMany(seqs)` mark events acknowledged (ackMany: one transaction for a burst).
  * - Acked rows are kept for `prune(olderThanMs)` to delete (replay on request, diagnostics).
  */
 import type Database from 'better-sqlite3';
@@ -120,6 +121,16 @@ export class Outbox {
   /** Marks an event acknowledged. Returns false when it does not exist or was already acked. */
   ack(seq: number): boolean {
     return this.ackStmt.run(this.clock.now(), seq).changes === 1;
+  }
+
+  /**
+   * Marks every event in `seqs` acknowledged in ONE transaction (one fsync under synchronous=FULL
+   * instead of one per event). Returns how many changed (already-acked or unknown seqs are skipped).
+   */
+  ackMany(seqs: readonly number[]): number {
+    if (seqs.length === 0) return 0;
+    const nowMs = this.clock.now();
+    return this.db.transaction(() => seqs.reduce((n, seq) => n + this.ackStmt.run(nowMs, seq).changes, 0))();
   }
 
   get(seq: number): OutboxEvent | undefined {

@@ -10,6 +10,7 @@
  * committed event must have reached a subscriber, in seq order after dedupe by id.
  */
 import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { nullLogger } from '../../hw/base/logger';
@@ -54,30 +55,56 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-function killRound(o: PowerCutOptions, delayMs: number, fromSpawn: boolean): Promise<Map<number, string>> {
+/**
+ * Parses the child's report: `committed <seq> <id>` per event, only from complete lines (a write cut
+ * by the SIGKILL leaves a partial last line, which says nothing about its commit).
+ */
+function parseReport(text: string): { committed: Map<number, string>; ready: boolean } {
+  const committed = new Map<number, string>();
+  let ready = false;
+  const complete = text.slice(0, text.lastIndexOf('\n') + 1);
+  for (const line of complete.split('\n')) {
+    const m = /^committed (\d+) (\S+)$/.exec(line);
+    if (m) committed.set(Number(m[1]), String(m[2]));
+    else if (line === 'ready') ready = true;
+  }
+  return { committed, ready };
+}
+
+/**
+ * One round. The child's stdout is a regular file, not a pipe: a pipe the parent drains too slowly
+ * makes the child's synchronous write fail with EAGAIN (seen once the outbox committed faster),
+ * while a write to a file never blocks on the reader. The parent polls the file for `ready`.
+ */
+function killRound(o: PowerCutOptions, delayMs: number, fromSpawn: boolean, round: number): Promise<Map<number, string>> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, o.url, o.dir, o.deviceId], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const committed = new Map<number, string>();
-    if (fromSpawn) setTimeout(() => child.kill('SIGKILL'), delayMs);
+    const reportPath = join(o.dir, `child-stdout-${round}.txt`);
+    const out = openSync(reportPath, 'w');
+    const child = spawn(process.execPath, [CHILD, o.url, o.dir, o.deviceId], { stdio: ['ignore', out, 'pipe'] });
+    closeSync(out);
+    let killArmed = false;
+    const armKill = (): void => {
+      if (killArmed) return;
+      killArmed = true;
+      setTimeout(() => child.kill('SIGKILL'), delayMs);
+    };
+    if (fromSpawn) armKill();
     // A child that never reports its session (a loaded machine, a broker hiccup) is cut anyway.
     const backstop = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    let buf = '';
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.stdout.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        const m = /^committed (\d+) (\S+)$/.exec(line);
-        if (m) committed.set(Number(m[1]), String(m[2]));
-        else if (line === 'ready' && !fromSpawn) setTimeout(() => child.kill('SIGKILL'), delayMs);
+    const readyPoll = fromSpawn ? undefined : setInterval(() => {
+      if (parseReport(readFileSync(reportPath, 'utf8')).ready) {
+        clearInterval(readyPoll);
+        armKill();
       }
-    });
+    }, 5);
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       clearTimeout(backstop);
+      if (readyPoll) clearInterval(readyPoll);
+      const { committed } = parseReport(readFileSync(reportPath, 'utf8'));
+      rmSync(reportPath, { force: true });
       if (signal !== 'SIGKILL') reject(new Error(`power-cut child exited with code ${code} signal ${signal}, expected SIGKILL; stderr: ${stderr}`));
       else resolve(committed);
     });
@@ -96,7 +123,7 @@ export async function runPowerCuts(o: PowerCutOptions): Promise<PowerCutResult> 
       // One round in five is cut during start-up (store open, migrations, CONNECT), the rest under load.
       const fromSpawn = random() < 0.2;
       const delayMs = Math.floor(random() * (o.maxDelayMs ?? 300));
-      const committed = await killRound(o, delayMs, fromSpawn);
+      const committed = await killRound(o, delayMs, fromSpawn, round);
       if (committed.size > 0) roundsWithCommits++;
       for (const [seq, id] of committed) all.set(seq, id);
       const where = `after kill ${round} (${delayMs} ms after ${fromSpawn ? 'spawn' : 'ready'}, seed ${o.seed})`;

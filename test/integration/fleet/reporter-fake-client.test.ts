@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nullLogger } from '../../../hw/base/logger';
 import { configSchema } from '../../../controller/config/schema';
+import { DEFAULT_ACK_BATCH } from '../../../controller/fleet/outbox-pump';
 import { FleetReporter } from '../../../controller/fleet/reporter';
 import { Store } from '../../../controller/store/store';
 import { type FakeMqttClient, fakeConnector, flushPromises } from '../../lib/fleet-fake-mqtt';
@@ -99,6 +100,8 @@ describe('fleet reporter logic (fake MQTT client, manual clock)', () => {
     assert.equal(store.outbox.depth(), 1, 'not acked before PUBACK');
     client(0).pubackAll();
     await flushPromises();
+    assert.equal(store.outbox.depth(), 1, 'acknowledgement batched: committed at the ack-batch delay');
+    clock.advance(DEFAULT_ACK_BATCH.maxDelayMs);
     assert.equal(store.outbox.depth(), 0);
   });
 
@@ -125,6 +128,7 @@ describe('fleet reporter logic (fake MQTT client, manual clock)', () => {
     await flushPromises();
     client(1).pubackAll();
     await flushPromises();
+    clock.advance(DEFAULT_ACK_BATCH.maxDelayMs);
     assert.equal(store.outbox.depth(), 0);
     assert.equal(reporter.metrics.eventsPublished, 5);
   });
@@ -167,6 +171,7 @@ describe('fleet reporter logic (fake MQTT client, manual clock)', () => {
     assert.equal(client(0).published.length, 4);
     client(0).puback(3);
     await flushPromises();
+    clock.advance(DEFAULT_ACK_BATCH.maxDelayMs);
     assert.equal(store.outbox.depth(), 0);
     assert.equal(reporter.metrics.eventsFailed, 1);
   });
