@@ -40,8 +40,10 @@ export interface SystemUnderTest {
   rtpPortMin: number;
   rtpPortMax: number;
   appPid: number;
-  /** Asks the simulator for its PCM counters (underruns, overruns, dropped host PCM). */
-  simStats(): Promise<Record<string, number>>;
+  /** The simulated card's process (its CPU is not the appliance's). */
+  simPid: number;
+  /** Asks the simulator for its PCM counters (underruns, overruns, dropped host PCM) and event-loop delay since the last reset. */
+  simStats(reset?: boolean): Promise<Record<string, number>>;
   /** Has the simulated PSTN place calls toward the appliance; resolves once all were started (or refused). */
   place(cmd: Omit<PlaceCommand, 'type'>): Promise<{ placed: number; refused: number }>;
   /** The appliance's stderr log so far (warnings and errors only). */
@@ -117,9 +119,10 @@ export async function startSystem(o: StartOptions): Promise<SystemUnderTest> {
     rtpPortMin,
     rtpPortMax,
     appPid: app.pid ?? 0,
-    async simStats() {
+    simPid: sim.pid ?? 0,
+    async simStats(reset = false) {
       const answer = nextMessage(sim, 'stats', 5000);
-      sim.send({ type: 'stats' });
+      sim.send({ type: 'stats', reset });
       return (await answer).stats;
     },
     async place(cmd) {

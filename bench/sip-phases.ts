@@ -18,6 +18,12 @@ export interface RateStep {
   /** Calls that did not succeed (failed or never finished), % of those attempted. */
   failedPct: number;
   inviteToTryingMs: number[];
+  /** INVITE → 200 OK p50, ms (the PSTN call's setup and the simulated callee's 100 ms answer included). */
+  inviteToOkP50Ms: number;
+  /** Appliance CPU over the step, % of one core. */
+  cpuPct: number;
+  /** The simulated card's CPU over the step, % of one core. */
+  simCpuPct: number;
 }
 
 export interface BenchEnv {
@@ -45,13 +51,18 @@ function inviteTimes(datagrams: readonly UdpDatagram[], appPort: number): number
 export async function rateStep(env: BenchEnv, ratePerS: number, stepS: number, holdMs: number, limit: number): Promise<RateStep & { sipp: SippResult }> {
   const total = Math.max(1, Math.round(ratePerS * stepS));
   const cap = await startCapture(env.dir, `udp port ${env.sys.sipPort}`);
+  const before = sampleProc(env.sys.appPid);
+  const simBefore = sampleProc(env.sys.simPid);
   const run = runSippUac(
     { dir: join(env.dir, `rate-${ratePerS}`), target: `127.0.0.1:${env.sys.sipPort}`, service: '8000', ratePerS, limit, total, holdMs, recvTimeoutMs: 10_000, timeoutS: Math.ceil(stepS + holdMs / 1000 + 60) },
     env.audioFile,
     env.sippMediaPort,
   );
   const sipp = await run.done;
+  const cpuPct = cpuPercent(before, sampleProc(env.sys.appPid));
+  const simCpuPct = cpuPercent(simBefore, sampleProc(env.sys.simPid));
   const wire = await cap.stop();
+  const times = sipTimes(wire, env.sys.sipPort);
   const invites = inviteTimes(wire, env.sys.sipPort);
   const spanS = invites.length > 1 ? ((invites[invites.length - 1] ?? 0) - (invites[0] ?? 0)) / 1e6 : 0;
   return {
@@ -60,7 +71,10 @@ export async function rateStep(env: BenchEnv, ratePerS: number, stepS: number, h
     total,
     successful: sipp.successful,
     failedPct: (100 * (total - sipp.successful)) / total,
-    inviteToTryingMs: sipTimes(wire, env.sys.sipPort).inviteToTryingMs,
+    inviteToTryingMs: times.inviteToTryingMs,
+    inviteToOkP50Ms: median(times.inviteToOkMs),
+    cpuPct,
+    simCpuPct,
     sipp,
   };
 }
@@ -81,6 +95,9 @@ export interface HoldResult {
   /** |RTP send interval − ptime| of the appliance's audio streams, ms. */
   sendDeviationMs: number[];
   inviteToTryingMs: number[];
+  /** The simulated card's process during the run: event-loop delay p99 / max, ms (late TDM ticks). */
+  simLoopDelayP99Ms: number;
+  simLoopDelayMaxMs: number;
   sipp: SippResult;
 }
 
@@ -117,6 +134,7 @@ function cpuWindows(samples: readonly ProcSample[], fromMs: number, toMs: number
 export async function holdCalls(env: BenchEnv, calls: number, ratePerS: number, holdMs: number): Promise<HoldResult> {
   const pid = env.sys.appPid;
   const idle = sampleProc(pid);
+  await env.sys.simStats(true);
   const cap = await startCapture(env.dir, `udp and (port ${env.sys.sipPort} or portrange ${env.sys.rtpPortMin}-${env.sys.rtpPortMax})`);
   // The capture clock is the wall clock; the samples' clock is performance.now(): keep the offset.
   const wallMinusPerfMs = Date.now() - performance.now();
@@ -130,6 +148,7 @@ export async function holdCalls(env: BenchEnv, calls: number, ratePerS: number, 
   const sipp = await run.done;
   clearInterval(sampler);
   const end = sampleProc(pid);
+  const sim = await env.sys.simStats();
   const wire = await cap.stop();
   const { fromUs, toUs } = allUpWindow(wire, env.sys.sipPort);
   const fromMs = fromUs / 1000 - wallMinusPerfMs;
@@ -154,8 +173,17 @@ export async function holdCalls(env: BenchEnv, calls: number, ratePerS: number, 
     rssEndMb: end.rssKb / 1024,
     sendDeviationMs: sent.deviationsMs,
     inviteToTryingMs: sipTimes(wire, env.sys.sipPort).inviteToTryingMs,
+    simLoopDelayP99Ms: sim['loopDelayP99Ms'] ?? 0,
+    simLoopDelayMaxMs: sim['loopDelayMaxMs'] ?? 0,
     sipp,
   };
+}
+
+/** The appliance's CPU with no call, % of one core, over `ms`. */
+export async function idleCpu(env: BenchEnv, ms: number): Promise<number> {
+  const a = sampleProc(env.sys.appPid);
+  await new Promise((r) => setTimeout(r, ms));
+  return cpuPercent(a, sampleProc(env.sys.appPid));
 }
 
 export interface PstnToSipResult {

@@ -6,12 +6,14 @@
  * Started by bench/sip.ts with `fork(dist/bench/sip-sim.js, [JSON options])`. IPC:
  *   child → parent  { type: 'ready', ptyPath }                 once the simulator listens
  *                   { type: 'spans', up: number }              answer to 'spans': spans whose D channel is up
- *                   { type: 'stats', stats }                   answer to 'stats': the card's PCM counters
+ *                   { type: 'stats', stats }                   answer to 'stats': the card's PCM counters and this
+ *                                                              process's event-loop delay (ms) since the last reset
  *                   { type: 'placed', placed, refused }        answer to 'place', once every call was started
- *   parent → child  { type: 'spans' } | { type: 'stats' } | { type: 'stop' }
+ *   parent → child  { type: 'spans' } | { type: 'stats', reset? } | { type: 'stop' }
  *                   { type: 'place', count, ratePerS, holdMs }  PSTN → SIP calls, round robin over the spans
  */
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createLogger, jsonSink } from '../hw/base/logger';
 import { runSimulator } from '../hw/sim/run-simulator';
 
@@ -48,6 +50,10 @@ async function main(): Promise<void> {
     log,
     card: { model: opts.model, seed: 4, callee: { answerAfterMs: opts.answerAfterMs, audio: [{ speech: opts.speechMs }], hangup: 'wait-for-host' } },
   });
+  // A late event loop here is a late TDM tick: its ticks then run back to back (tdm-clock.ts), which
+  // shows downstream as RTP send jitter that the appliance did not add.
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  loopDelay.enable();
   const send = (m: BenchSimMessage): void => {
     process.send?.(m);
   };
@@ -66,14 +72,16 @@ async function main(): Promise<void> {
       }, (i * 1000) / c.ratePerS);
     }
   };
-  process.on('message', (m: { type: string } | PlaceCommand) => {
+  process.on('message', (m: { type: string; reset?: boolean } | PlaceCommand) => {
     if (m.type === 'place' && 'count' in m) place(m);
     else if (m.type === 'spans') {
       let up = 0;
       for (let s = 1; s <= opts.spans; s++) if (sim.card.isPortIdle(s)) up++;
       send({ type: 'spans', up });
     } else if (m.type === 'stats') {
-      send({ type: 'stats', stats: { ...sim.card.stats } });
+      const ms = (ns: number): number => ns / 1e6;
+      send({ type: 'stats', stats: { ...sim.card.stats, loopDelayP50Ms: ms(loopDelay.percentile(50)), loopDelayP99Ms: ms(loopDelay.percentile(99)), loopDelayMaxMs: ms(loopDelay.max) } });
+      if ('reset' in m && m.reset === true) loopDelay.reset();
     } else if (m.type === 'stop') {
       void sim.stop().then(() => process.exit(0));
     }

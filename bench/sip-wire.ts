@@ -4,6 +4,7 @@
  *  - SIP processing times at the appliance, per dialog (Call-ID), from capture timestamps:
  *      INVITE → 100 Trying: first INVITE into the appliance's SIP port → first 100 for CSeq INVITE out of it
  *        (RFC 3261 §17.2.1: the server transaction's 100, sent by us without waiting for the PSTN);
+ *      INVITE → 200 OK: first INVITE in → first 2xx for CSeq INVITE out (includes the PSTN's answer time);
  *      200 OK → ACK: first 2xx for CSeq INVITE into the appliance (it placed the call, PSTN → SIP)
  *        → first ACK out of it for that Call-ID (RFC 3261 §13.2.2.4: the UAC's ACK for a 2xx).
  *  - RTP the appliance sends: per stream (source port, SSRC), audio payload types only (0, 8), the
@@ -52,6 +53,8 @@ export function summariseSip(payload: Buffer): SipSummary | undefined {
 export interface SipTimes {
   /** INVITE → 100 Trying at the appliance, ms, one per dialog that had both. */
   inviteToTryingMs: number[];
+  /** INVITE in → 200 OK out, ms (PSTN call setup and answer included), one per answered dialog. */
+  inviteToOkMs: number[];
   /** 200 OK → ACK at the appliance, ms, one per dialog the appliance placed. */
   okToAckMs: number[];
 }
@@ -60,7 +63,7 @@ export interface SipTimes {
 export function sipTimes(datagrams: readonly UdpDatagram[], appPort: number): SipTimes {
   const inviteAt = new Map<string, number>();
   const okAt = new Map<string, number>();
-  const out: SipTimes = { inviteToTryingMs: [], okToAckMs: [] };
+  const out: SipTimes = { inviteToTryingMs: [], inviteToOkMs: [], okToAckMs: [] };
   const done = new Set<string>();
   for (const d of datagrams) {
     if (d.dstPort !== appPort && d.srcPort !== appPort) continue;
@@ -74,6 +77,13 @@ export function sipTimes(datagrams: readonly UdpDatagram[], appPort: number): Si
       if (t !== undefined && !done.has(key)) {
         done.add(key);
         out.inviteToTryingMs.push((d.tsUs - t) / 1000);
+      }
+    } else if (!inbound && m.status !== undefined && m.status >= 200 && m.status < 300 && m.cseqMethod === 'INVITE') {
+      const t = inviteAt.get(m.callId);
+      const key = `200 ${m.callId}`;
+      if (t !== undefined && !done.has(key)) {
+        done.add(key);
+        out.inviteToOkMs.push((d.tsUs - t) / 1000);
       }
     } else if (inbound && m.status !== undefined && m.status >= 200 && m.status < 300 && m.cseqMethod === 'INVITE' && !okAt.has(m.callId)) okAt.set(m.callId, d.tsUs);
     else if (!inbound && m.method === 'ACK') {

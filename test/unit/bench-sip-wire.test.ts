@@ -99,7 +99,7 @@ describe('bench:sip wire analysis', () => {
       assert.equal(summariseSip(sip(['SIP/2.0 100 Trying', 'CSeq: 1 INVITE'])), undefined);
     });
 
-    it('INVITE → 100 Trying per dialog from the first INVITE (retransmissions ignored); 200 OK → ACK only when the appliance is the UAC', () => {
+    it('INVITE → 100 Trying and INVITE → 200 OK per dialog from the first INVITE (retransmissions ignored); 200 OK → ACK only when the appliance is the UAC', () => {
       const app = 5062;
       const times = sipTimes(
         [
@@ -108,6 +108,7 @@ describe('bench:sip wire analysis', () => {
           at(1_001_250, app, 5060, sip(['SIP/2.0 100 Trying', 'Call-ID: c1', 'CSeq: 1 INVITE'])),
           at(1_001_900, app, 5060, sip(['SIP/2.0 100 Trying', 'Call-ID: c1', 'CSeq: 1 INVITE'])),
           at(1_100_000, app, 5060, sip(['SIP/2.0 200 OK', 'Call-ID: c1', 'CSeq: 1 INVITE'])),
+          at(1_600_000, app, 5060, sip(['SIP/2.0 200 OK', 'Call-ID: c1', 'CSeq: 1 INVITE'])),
           at(1_100_300, 5060, app, sip(['ACK sip:8000@x SIP/2.0', 'Call-ID: c1', 'CSeq: 1 ACK'])),
           at(2_000_000, app, 7000, sip(['INVITE sip:1@y SIP/2.0', 'Call-ID: p1', 'CSeq: 1 INVITE'])),
           at(2_050_000, 7000, app, sip(['SIP/2.0 200 OK', 'Call-ID: p1', 'CSeq: 1 INVITE'])),
@@ -116,7 +117,7 @@ describe('bench:sip wire analysis', () => {
         ],
         app,
       );
-      assert.deepEqual(times, { inviteToTryingMs: [1.25], okToAckMs: [0.8] });
+      assert.deepEqual(times, { inviteToTryingMs: [1.25], inviteToOkMs: [100], okToAckMs: [0.8] });
     });
   });
 
