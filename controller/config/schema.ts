@@ -232,6 +232,8 @@ export const mqttSchema = z
       .prefault({}),
     /** The fleet's Ed25519 public key (PEM file): dangerous commands (reboot, forced restart) must be signed by it. */
     fleetPublicKeyFile: z.string().min(1).optional(),
+    /** config/desired changing payment, masking, SIP security or broker keys must be signed by the fleet key; unset: on when fleetPublicKeyFile is set. */
+    requireSignedConfig: z.boolean().optional(),
     /** Retained call snapshots expire after this long (covers a device that dies mid-call). */
     callSnapshotExpiryS: z.number().int().min(60).default(4 * 3600),
     /** Retained payment snapshots expire after this long (DESIGN.md §6: pay/{sessionId} with expiry). */

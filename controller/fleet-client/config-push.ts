@@ -5,11 +5,15 @@
  * appliedAt, restartKeys?}`; versions at or below the applied one are ignored by the device, so a
  * push that is not above it gets no answer and times out).
  *
+ * With `sign` (the fleet's private key) the message carries `sig` over `{version, config}`
+ * (config-sync.ts canonicalConfig), which the device requires for sensitive keys.
+ *
  * The next version is one above the highest of the retained desired and reported versions (or the
  * one given). The reported subscription is made before the publish, so the answer cannot be missed.
  */
 import type { IPublishPacket, MqttClient } from 'mqtt';
 import { TonewallError } from '../../hw/base/errors';
+import { signConfig } from '../fleet/config-sync';
 import { topicLevel } from '../fleet/topics';
 import { readRetained } from './retained';
 
@@ -22,6 +26,8 @@ export interface ConfigPushOptions {
   version?: number;
   timeoutMs: number;
   actor?: string;
+  /** The fleet's Ed25519 private key (PEM): adds `sig` (needed for payment, masking, SIP security and broker keys). */
+  sign?: string;
 }
 
 export interface ConfigPushResult {
@@ -59,7 +65,7 @@ export async function pushConfig(client: MqttClient, o: ConfigPushOptions): Prom
   if (!Number.isInteger(version) || version < 1) throw new TonewallError('EFLEET_CONFIG', `config version ${version} is not a positive integer`);
   wanted = version;
   const reply = new Promise<Record<string, unknown>>((resolve) => (answer = resolve));
-  const body = { version, config: o.config, ...(o.actor !== undefined ? { actor: o.actor } : {}) };
+  const body = { version, config: o.config, ...(o.actor !== undefined ? { actor: o.actor } : {}), ...(o.sign !== undefined ? { sig: signConfig(o.sign, version, o.config) } : {}) };
   await client.publishAsync(desiredTopic, JSON.stringify(body), { qos: 1, retain: true, properties: { contentType: 'application/json', payloadFormatIndicator: true } });
   let timer: NodeJS.Timeout | undefined;
   try {

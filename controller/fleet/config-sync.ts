@@ -18,9 +18,18 @@
  * `null` in the overlay removes a key (back to the file value or the default).
  *
  * Some keys never change over MQTT (`FIXED_CONFIG_KEYS`): the device's identity, where its state
- * (and this overlay) lives, and the key that signs dangerous commands — a configuration message is
- * not signed, so it must not be able to replace the signer. A version that changes one is rejected.
+ * (and this overlay) lives, and the key that signs dangerous commands — the signer must not be
+ * replaceable by a message it would have to sign. A version that changes one is rejected.
+ *
+ * Signed configuration (mqtt-fleet.md §6 "Command authorization" (3)): a version that changes a key
+ * under `SIGNED_CONFIG_KEYS` (payments — processor endpoint, keys, masking behaviour —, SIP media
+ * encryption and edge access, where the broker and its trust live, and the requirement itself) is
+ * rejected unless `sig` is the fleet key's Ed25519 signature of `canonicalConfig(version, config)`;
+ * the errors name each unsigned key. Other keys apply as before. On when `mqtt.requireSignedConfig`
+ * is true, or when it is unset and `mqtt.fleetPublicKeyFile` is configured (the running config).
  */
+import { readFileSync } from 'node:fs';
+import type { KeyObject } from 'node:crypto';
 import type { Clock } from '../../hw/base/clock';
 import { errorMessage } from '../../hw/base/errors';
 import type { Logger } from '../../hw/base/logger';
@@ -28,6 +37,7 @@ import type { Config } from '../config/schema';
 import type { FleetConfigStore } from '../store/fleet-config';
 import type { JsonObject } from '../store/json';
 import { type ConfigReportedBody, configDesiredSchema, issuesLine } from './payload-schemas';
+import { fleetPublicKey, signRequest, verifyRequestSignature } from './rpc/signature';
 
 export type ConfigValidator = (input: unknown) => { ok: true; config: Config } | { ok: false; errors: string[] };
 
@@ -50,6 +60,35 @@ export interface ConfigSyncOptions {
   record?: (type: string, data: JsonObject) => void;
   clock: Clock;
   log: Logger;
+  /**
+   * The fleet's Ed25519 public key for signed configuration. Default: read from the running
+   * config's `mqtt.fleetPublicKeyFile` (with `readFile`); null: none.
+   */
+  fleetKey?: KeyObject | null;
+  readFile?: (path: string) => string;
+}
+
+/**
+ * Key prefixes whose change needs the fleet key's signature when signed configuration is on:
+ * payments (processor endpoint, its keys and certificates, masking behaviour: blanking, fault
+ * hold, field keys), SIP media encryption (`sip.srtp`) and edge access (`sip.edge`), the broker
+ * and its trust (`mqtt.url`, `mqtt.tls`, `mqtt.username`, `mqtt.password`), and the requirement.
+ */
+export const SIGNED_CONFIG_KEYS: readonly string[] = ['payments', 'sip.srtp', 'sip.edge', 'mqtt.url', 'mqtt.tls', 'mqtt.username', 'mqtt.password', 'mqtt.requireSignedConfig'];
+
+/** The signed bytes of a desired configuration: UTF-8 of `config/desired\n{version}\n{JSON of config as sent}`. */
+export function canonicalConfig(version: number, config: unknown): string {
+  return `config/desired\n${version}\n${JSON.stringify(config)}`;
+}
+
+/** Fleet side: `sig` for `{version, config}` with the fleet's Ed25519 private key (PEM); base64. */
+export function signConfig(privateKeyPem: string | KeyObject, version: number, config: unknown): string {
+  return signRequest(privateKeyPem, canonicalConfig(version, config));
+}
+
+/** Is signed configuration required by `config` (see the file header)? */
+export function signedConfigRequired(config: Config): boolean {
+  return config.mqtt.requireSignedConfig ?? config.mqtt.fleetPublicKeyFile !== undefined;
 }
 
 /** Key prefixes `config/desired` may not change (see the file header). */
@@ -113,10 +152,39 @@ export function configWithStoredOverlay(fileConfig: Config, store: Pick<FleetCon
 export class ConfigSync {
   private effective: Config;
   private readonly log: Logger;
+  private readonly fleetKey: KeyObject | null;
+  private readonly requireSigned: boolean;
 
   constructor(private readonly opts: ConfigSyncOptions) {
     this.effective = opts.running;
     this.log = opts.log.child('config-sync');
+    this.requireSigned = signedConfigRequired(opts.running);
+    this.fleetKey = opts.fleetKey !== undefined ? opts.fleetKey : this.loadFleetKey();
+  }
+
+  private loadFleetKey(): KeyObject | null {
+    const file = this.opts.running.mqtt.fleetPublicKeyFile;
+    if (file === undefined) return null;
+    try {
+      return fleetPublicKey((this.opts.readFile ?? ((p: string) => readFileSync(p, 'utf8')))(file));
+    } catch (err) {
+      // Fail closed: with the requirement on, sensitive changes are refused until the key loads.
+      this.log.error('fleet key for signed configuration not loaded', { file, err: errorMessage(err) });
+      return null;
+    }
+  }
+
+  /** Errors for sensitive keys changed without a valid signature (none when not required). */
+  private signatureErrors(version: number, rawConfig: unknown, sig: string | undefined, next: Config): string[] {
+    if (!this.requireSigned) return [];
+    const sensitive = changedPaths(this.effective, next).filter((p) => SIGNED_CONFIG_KEYS.some((k) => under(p, k)));
+    if (sensitive.length === 0) return [];
+    let why: string;
+    if (sig === undefined) why = 'changing it over MQTT needs "sig", the fleet key\'s Ed25519 signature of the desired configuration';
+    else if (!this.fleetKey) why = 'changing it over MQTT needs a fleet-key signature and no fleet key is loaded (mqtt.fleetPublicKeyFile)';
+    else if (!verifyRequestSignature(this.fleetKey, canonicalConfig(version, rawConfig), sig)) why = '"sig" does not verify with the fleet key for this version and configuration';
+    else return [];
+    return sensitive.map((p) => `${p}: ${why}`);
   }
 
   /** The applied desired version (0: none). */
@@ -143,7 +211,7 @@ export class ConfigSync {
       const v = isPlain(json) && Number.isSafeInteger(json['version']) && Number(json['version']) > 0 ? Number(json['version']) : 0;
       return this.reject(v, [`desired ${issuesLine(parsed.error, 20)}`]);
     }
-    const { version, config: overlay, actor } = parsed.data;
+    const { version, config: overlay, actor, sig } = parsed.data;
     const applied = this.appliedVersion;
     if (version <= applied) {
       this.log.debug('desired configuration ignored: not above the applied version', { version, applied });
@@ -155,6 +223,9 @@ export class ConfigSync {
     const changed = changedPaths(this.opts.running, next);
     const fixed = changed.filter((p) => FIXED_CONFIG_KEYS.some((f) => under(p, f)));
     if (fixed.length > 0) return this.reject(version, fixed.map((p) => `${p}: cannot be changed over MQTT (identity, state location or the command-signing key); change it in the configuration file`));
+    // The signature covers the config object as received (before schema parsing).
+    const unsigned = this.signatureErrors(version, (json as { config: unknown }).config, sig, next);
+    if (unsigned.length > 0) return this.reject(version, unsigned);
     const restartKeys = changed.filter((p) => !this.opts.live.some((l) => under(p, l.prefix)));
     const liveChanged = changedPaths(this.effective, next).filter((p) => this.opts.live.some((l) => under(p, l.prefix)));
     for (const l of this.opts.live) {

@@ -190,6 +190,8 @@ export const configDesiredSchema = z.strictObject({
   version: int.min(1),
   config: z.record(z.string(), z.unknown()),
   actor: z.string().min(1).max(128).optional(),
+  /** Fleet-key Ed25519 signature of config-sync.ts canonicalConfig(version, config), base64. */
+  sig: z.string().max(256).optional(),
 });
 export type ConfigDesired = z.infer<typeof configDesiredSchema>;
 

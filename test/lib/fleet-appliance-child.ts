@@ -20,6 +20,8 @@ export interface ApplianceConfigInput {
   callDurationMs: number;
   /** Simulated callers: demo calls (default) or none. */
   script?: 'demo' | 'none';
+  /** The fleet's Ed25519 public key (PEM file): signed commands and signed configuration. */
+  fleetPublicKeyFile?: string;
 }
 
 /** Writes the config file for `tonewall run` and returns its path. */
@@ -29,7 +31,7 @@ export function writeApplianceConfig(dir: string, o: ApplianceConfigInput): stri
     log: { level: 'warn', format: 'json' },
     card: { sim: { enabled: true, transport: 'auto', script: o.script ?? 'demo', callIntervalMs: o.callIntervalMs, callDurationMs: o.callDurationMs } },
     sip: { bindPort: 0, rtpPortMin: o.rtpPortMin, rtpPortMax: o.rtpPortMin + 199, contactCenterUri: `sip:{called}@127.0.0.1:${o.demoSipPort}`, demoEndpoint: { enabled: true, bindPort: o.demoSipPort } },
-    mqtt: { url: o.brokerUrl, embeddedBroker: { enabled: false }, reconnectMinMs: 100, reconnectMaxMs: 1000, willDelayS: 1, sessionExpiryS: 60 },
+    mqtt: { url: o.brokerUrl, embeddedBroker: { enabled: false }, reconnectMinMs: 100, reconnectMaxMs: 1000, willDelayS: 1, sessionExpiryS: 60, ...(o.fleetPublicKeyFile !== undefined ? { fleetPublicKeyFile: o.fleetPublicKeyFile } : {}) },
   };
   const path = join(dir, `${o.deviceId}.json`);
   writeFileSync(path, JSON.stringify(config, null, 2));

@@ -4,7 +4,7 @@
  *   fleet list                                  appliances: state (late-will rule), version, last seen
  *   fleet watch [--device D] [--topic events/#] live, one JSON line per message
  *   fleet call <device> <method> [--params JSON] [--sign-key PEM] [--expiry-s N] [--timeout-s N]
- *   fleet config push <device> --file F [--timeout-s N]
+ *   fleet config push <device> --file F [--sign-key PEM] [--timeout-s N]
  *
  * Common options: --url, --cafile, --cert, --key, --username (password from TONEWALL_FLEET_PASSWORD),
  * --root (default tonewall/v1), --actor. Exit codes: 0 ok; 1 error reply / rejected config /
@@ -47,7 +47,7 @@ const USAGE = `usage: tonewall fleet <list|watch|call|config push> [options]
   fleet list [--json]
   fleet watch [--device D] [--topic events/#] [--count N]
   fleet call <device> <method> [--params JSON] [--sign-key PEM] [--expiry-s N] [--timeout-s N]
-  fleet config push <device> --file F [--version N] [--timeout-s N]
+  fleet config push <device> --file F [--version N] [--sign-key PEM] [--timeout-s N]
 options: --url URL --cafile F --cert F --key F --username U (password: TONEWALL_FLEET_PASSWORD)
          --client-id ID --root tonewall/v1 --actor NAME
 exit: 0 ok, 1 error reply / rejected / connection failed, 2 usage error / timeout`;
@@ -185,8 +185,9 @@ function configAction(args: string[], values: Values, timeoutMs: number): Action
   topicLevel('device id', device);
   const config = jsonObject(`--file ${values.file}`, readFileSync(values.file, 'utf8'));
   const version = values.version === undefined ? undefined : positiveNumber('version', values.version, 1);
+  const sign = values['sign-key'] === undefined ? undefined : readFileSync(values['sign-key'], 'utf8');
   return async (client) => {
-    const r = await pushConfig(client, { root: values.root, dev: device, config, timeoutMs, ...(version !== undefined ? { version } : {}), ...(values.actor !== undefined ? { actor: values.actor } : {}) });
+    const r = await pushConfig(client, { root: values.root, dev: device, config, timeoutMs, ...(version !== undefined ? { version } : {}), ...(values.actor !== undefined ? { actor: values.actor } : {}), ...(sign !== undefined ? { sign } : {}) });
     console.log(JSON.stringify(r.reported));
     return (r.reported['state'] ?? r.reported['status']) === 'rejected' ? 1 : 0;
   };

@@ -1,10 +1,11 @@
 /**
  * `tonewall fleet` as an operator runs it (child processes, real exit codes) against the running
  * appliance (`tonewall run`) on Debian's mosquitto: list, call (ok, error reply, unsigned dangerous
- * command, timeout), config push (applied, rejected), watch; and the presence rule it applies.
+ * command, timeout), config push (applied, rejected, unsigned payment key rejected, signed applied), watch; and the presence rule it applies.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PresenceTracker } from '../../../controller/fleet-client/presence';
@@ -32,7 +33,10 @@ describe('tonewall fleet against the running appliance (mosquitto)', function ()
     requirePeer(this, 'socat');
     broker = await startMosquitto();
     dir = makeTempDir('fleet-cli');
-    const config = writeApplianceConfig(dir, { deviceId: DEV, stateDir: join(dir, 'state'), brokerUrl: broker.url, demoSipPort: await freeUdpPort(), rtpPortMin: 36800, callIntervalMs: 60_000, callDurationMs: 1000, script: 'none' });
+    const keys = generateKeyPairSync('ed25519');
+    writeFileSync(join(dir, 'fleet.pub'), keys.publicKey.export({ type: 'spki', format: 'pem' }));
+    writeFileSync(join(dir, 'fleet.key'), keys.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    const config = writeApplianceConfig(dir, { deviceId: DEV, stateDir: join(dir, 'state'), brokerUrl: broker.url, demoSipPort: await freeUdpPort(), rtpPortMin: 36800, callIntervalMs: 60_000, callDurationMs: 1000, script: 'none', fleetPublicKeyFile: join(dir, 'fleet.pub') });
     const watcher = await FleetSubscriber.connect(broker.url, [`tonewall/v1/${DEV}/info`]);
     app = spawnAppliance(config);
     await watcher.waitFor('the appliance birth (info)', (m) => m.find((x) => x.json?.['dev'] === DEV), 30_000).catch((err: Error) => {
@@ -98,6 +102,18 @@ describe('tonewall fleet against the running appliance (mosquitto)', function ()
     const r = JSON.parse(rejected.stdout) as { version: number; state: string; errors: string[] };
     assert.deepEqual([r.version, r.state], [2, 'rejected']);
     assert.ok(r.errors.some((e) => e.startsWith('log.level')), r.errors.join('; '));
+    // A payment key needs the fleet key's signature (the appliance has mqtt.fleetPublicKeyFile).
+    const pay = join(dir, 'pay.json');
+    writeFileSync(pay, JSON.stringify({ log: { level: 'debug' }, payments: { binDigits: 6 } }));
+    const unsigned = fleet(['config', 'push', DEV, '--file', pay, '--timeout-s', '20']);
+    assert.equal(unsigned.status, 1, unsigned.stderr);
+    const u = JSON.parse(unsigned.stdout) as { version: number; state: string; errors: string[] };
+    assert.deepEqual([u.version, u.state, u.errors.map((e) => e.slice(0, e.indexOf(':')))], [3, 'rejected', ['payments.binDigits']]);
+    const signed = fleet(['config', 'push', DEV, '--file', pay, '--sign-key', join(dir, 'fleet.key'), '--timeout-s', '20']);
+    assert.equal(signed.status, 0, signed.stderr);
+    const sg = JSON.parse(signed.stdout) as { version: number; state: string };
+    assert.equal(sg.version, 4);
+    assert.ok(['applied', 'pending_restart'].includes(sg.state), signed.stdout);
     const missing = fleet(['config', 'push', DEV]);
     assert.equal(missing.status, 2);
     assert.match(missing.stderr, /needs --file/);
