@@ -22,6 +22,10 @@ export interface FleetPki {
   clients: Record<string, PkiFiles>;
   /** A client certificate (CN = the first requested) signed by a CA the broker does not trust. */
   rogueClient: PkiFiles;
+  /** The operations CA (fleet role certificates only; the fleet listener trusts it alone). */
+  opsCaFile: string;
+  /** Client certificates by CN signed by the operations CA (`opsCns`). */
+  opsClients: Record<string, PkiFiles>;
   dispose(): void;
 }
 
@@ -42,16 +46,19 @@ function makeLeaf(dir: string, file: string, cn: string, ca: string, ext: string
   return { cert: join(dir, `${file}.crt`), key: join(dir, `${file}.key`) };
 }
 
-/** `cns`: client certificate CNs (device ids, `fleet.ops`). */
-export function makeFleetPki(cns: string[]): FleetPki {
+/** `cns`: client certificate CNs (device ids, `fleet.ops`); `opsCns`: CNs signed by the operations CA. */
+export function makeFleetPki(cns: string[], opsCns: string[] = []): FleetPki {
   const dir = mkdtempSync(join(tmpdir(), 'tw-fleet-pki-'));
   makeCa(dir, 'ca');
   makeCa(dir, 'rogue-ca');
+  makeCa(dir, 'ops-ca');
+  const opsClients: Record<string, PkiFiles> = {};
+  opsCns.forEach((cn, i) => (opsClients[cn] = makeLeaf(dir, `ops-client-${i}`, cn, 'ops-ca', 'extendedKeyUsage=clientAuth\n')));
   const server = makeLeaf(dir, 'server', 'localhost', 'ca', 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
   const clients: Record<string, PkiFiles> = {};
   cns.forEach((cn, i) => (clients[cn] = makeLeaf(dir, `client-${i}`, cn, 'ca', 'extendedKeyUsage=clientAuth\n')));
   const rogueClient = makeLeaf(dir, 'rogue-client', cns[0] ?? 'rogue', 'rogue-ca', 'extendedKeyUsage=clientAuth\n');
-  return { dir, caFile: join(dir, 'ca.crt'), server, clients, rogueClient, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+  return { dir, caFile: join(dir, 'ca.crt'), server, clients, rogueClient, opsCaFile: join(dir, 'ops-ca.crt'), opsClients, dispose: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /**
@@ -65,6 +72,25 @@ export function aclBrokerConf(pki: FleetPki, aclFile: string): string[] {
     `keyfile ${pki.server.key}`,
     'require_certificate true',
     'use_identity_as_username true',
+    'allow_anonymous false',
+    `acl_file ${aclFile}`,
+  ];
+}
+
+/**
+ * The client-id takeover mitigation (docs/mqtt/acl.md "Client ids"): the first listener (startMosquitto's,
+ * for devices) trusts the device CA and replaces every client id by the certificate CN
+ * (`use_username_as_clientid` with `use_identity_as_username`), so a device cannot claim another
+ * device's id; a second listener on `opsPort` for the fleet role trusts only the operations CA
+ * and leaves client ids alone (several operator tools share the CN `fleet.ops`).
+ */
+export function takeoverSafeBrokerConf(pki: FleetPki, aclFile: string, opsPort: number): string[] {
+  const tls = (ca: string): string[] => [`cafile ${ca}`, `certfile ${pki.server.cert}`, `keyfile ${pki.server.key}`, 'require_certificate true', 'use_identity_as_username true'];
+  return [
+    ...tls(pki.caFile),
+    'use_username_as_clientid true',
+    `listener ${opsPort} 127.0.0.1`,
+    ...tls(pki.opsCaFile),
     'allow_anonymous false',
     `acl_file ${aclFile}`,
   ];
