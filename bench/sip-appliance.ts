@@ -6,7 +6,7 @@
  * ticks, status VmRSS in kB).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { BenchSimMessage, BenchSimOptions, PlaceCommand } from './sip-sim';
 
@@ -93,7 +93,7 @@ export async function startSystem(o: StartOptions): Promise<SystemUnderTest> {
   const rtpPortMax = 30999;
   const config = {
     device: { id: 'tw-bench-sip', stateDir: join(o.dir, 'state') },
-    log: { level: 'warn', format: 'json' },
+    log: { level: process.env['BENCH_SIP_LOG_LEVEL'] ?? 'warn', format: 'json' },
     card: { transport: 'serial', path: ptyPath, sim: { enabled: false } },
     sip: {
       bindAddress: '127.0.0.1',
@@ -111,7 +111,11 @@ export async function startSystem(o: StartOptions): Promise<SystemUnderTest> {
   };
   const configFile = join(o.dir, 'appliance.json');
   writeFileSync(configFile, JSON.stringify(config, null, 2));
-  const app = spawn(process.execPath, [join(distRoot, 'controller/app/cli.js'), 'run', '--config', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // BENCH_SIP_APP_NODE_FLAGS (e.g. "--trace-gc"): extra node flags for the appliance; its stdout goes to appliance.stdout.
+  const nodeFlags = (process.env['BENCH_SIP_APP_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
+  const stdout = openSync(join(o.dir, 'appliance.stdout'), 'w');
+  const app = spawn(process.execPath, [...nodeFlags, join(distRoot, 'controller/app/cli.js'), 'run', '--config', configFile], { stdio: ['ignore', stdout, 'pipe'] });
+  closeSync(stdout);
   let log = '';
   app.stderr?.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-200_000)));
   const system: SystemUnderTest = {

@@ -16,7 +16,7 @@
  * Not a test: it prints figures (`--json` for a JSON object). Machines are shared: read ratios
  * and medians, and the load average printed with them.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -169,6 +169,7 @@ async function main(): Promise<number> {
     }
     return 0;
   } finally {
+    writeFileSync(join(dir, 'appliance.log'), sys.log());
     await sys.stop();
     await broker.dispose();
     if (!values.keep) rmSync(dir, { recursive: true, force: true });
