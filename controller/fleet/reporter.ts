@@ -139,7 +139,9 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
         this.staleWillsHealed++;
         if (this.healLoggedConn !== this.env.conn) {
           this.healLoggedConn = this.env.conn;
-          this.log.warn('late will of an older connection became the retained status; republishing online', { staleConn: stale, conn: this.env.conn });
+          // Also seen after an outage longer than the will delay: the old will, queued in the
+          // resumed session, arrives after the new online. Republishing is harmless then.
+          this.log.info('offline status of an older connection arrived after this online; republishing online', { staleConn: stale, conn: this.env.conn });
         }
         this.publish(client, 'status', this.statusBody('online', this.sessionReason)).catch((err: unknown) => this.log.warn('republishing status failed', { err: errorMessage(err) }));
       },
