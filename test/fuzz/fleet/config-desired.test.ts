@@ -27,7 +27,8 @@ import { verifyRequestSignature } from '../../../controller/fleet/rpc/signature'
 import type { ConfigReportedBody } from '../../../controller/fleet/payload-schemas';
 import type { FleetConfigRecord } from '../../../controller/store/fleet-config';
 import type { JsonObject } from '../../../controller/store/json';
-import { FUZZ_RUNS, objectWithKeys, payloadBytes, runFuzz, scalar } from '../../lib/fleet-fuzz';
+import { objectWithKeys, payloadBytes, scalar } from '../../lib/fleet-fuzz';
+import { FUZZ_RUNS, runFuzz } from '../../lib/fuzz-run';
 import { ManualClock } from '../../lib/manual-clock';
 
 const SECRET = /^(password|secret|key|privateKey|token|passphrase)$/i;

@@ -18,7 +18,8 @@ import { PublishGuard } from '../../../controller/fleet/publish-guard';
 import { RPC_PARAMS, DANGEROUS, type RpcMethodName } from '../../../controller/fleet/rpc/method-params';
 import { RpcServer, registerBuiltins, canonicalRequest, signRequest, type RpcReplyBody } from '../../../controller/fleet/rpc';
 import { parsePayCommand } from '../../../controller/secure/pay-commands';
-import { FUZZ_RUNS, objectWithKeys, payloadBytes, runFuzz, scalar } from '../../lib/fleet-fuzz';
+import { objectWithKeys, payloadBytes, scalar } from '../../lib/fleet-fuzz';
+import { FUZZ_RUNS, runFuzz } from '../../lib/fuzz-run';
 import { ManualClock } from '../../lib/manual-clock';
 
 const PREFIX = 'tonewall/v1/tw-fuzz-0001/rpc/res/';

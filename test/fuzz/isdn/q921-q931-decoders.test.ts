@@ -10,7 +10,7 @@ import { decodeLapdFrame } from '../../../controller/pstn/isdn/lapd-frame';
 import { decodeQ931, encodeQ931 } from '../../../controller/pstn/isdn/q931-message';
 import { setupIes } from '../../../controller/pstn/isdn/q931-setup';
 import { SWITCH_VARIANTS } from '../../../controller/pstn/isdn/switch-variant';
-import { FUZZ_RUNS, runFuzz } from '../../lib/pstn-fuzz';
+import { FUZZ_RUNS, runFuzz } from '../../lib/fuzz-run';
 
 function clear(fn: () => void): boolean {
   try {
@@ -44,12 +44,12 @@ function mutated(base: Buffer): fc.Arbitrary<Uint8Array> {
 describe('fuzz: Q.921 and Q.931 decoders', function () {
   this.timeout(1_800_000);
 
-  it(`${FUZZ_RUNS} LAPD frames: decoded or a clear TonewallError`, () => {
-    runFuzz('Q.921 LAPD frame decoder', fc.property(fc.oneof(fc.uint8Array({ maxLength: 270 }), mutated(SABME), mutated(I_FRAME)), (b) => clear(() => void decodeLapdFrame(b))), 921);
+  it(`${FUZZ_RUNS} LAPD frames: decoded or a clear TonewallError`, async () => {
+    await runFuzz('Q.921 LAPD frame decoder', fc.property(fc.oneof(fc.uint8Array({ maxLength: 270 }), mutated(SABME), mutated(I_FRAME)), (b) => clear(() => void decodeLapdFrame(b))), 921);
   });
 
-  it(`${FUZZ_RUNS} Q.931 messages: decoded (and re-encodable) or a clear TonewallError`, () => {
-    runFuzz(
+  it(`${FUZZ_RUNS} Q.931 messages: decoded (and re-encodable) or a clear TonewallError`, async () => {
+    await runFuzz(
       'Q.931 message decoder',
       fc.property(fc.oneof(fc.uint8Array({ maxLength: 270 }), mutated(SETUP)), (b) =>
         clear(() => {

@@ -3,7 +3,7 @@
  * (bytes from any connected peer), the digest challenge parser (WWW-/Proxy-Authenticate from the
  * trunk) and the edge's request-method peek (every datagram). 1,000,000 inputs each by default
  * (TW_FUZZ_RUNS), fixed seeds, `npm run test:fuzz`; each returns or throws a TonewallError with its
- * code, never anything else, never hangs. Prints inputs/s.
+ * code, never anything else, never hangs. Prints inputs/s (loop: test/lib/fuzz-run.ts).
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -11,7 +11,7 @@ import { TonewallError } from '../../../hw/base/errors';
 import { SipStreamFramer } from '../../../controller/sip/core/transport-framer';
 import { parseChallenge } from '../../../controller/sip/auth/digest';
 import { requestMethod } from '../../../controller/sip/edge/edge-transport';
-import { FUZZ_RUNS } from '../../lib/fleet-fuzz';
+import { FUZZ_RUNS, runFuzz } from '../../lib/fuzz-run';
 
 const MSG = 'INVITE sip:1@10.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 10.0.0.2;branch=z9hG4bK1\r\nMax-Forwards: 70\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:1@10.0.0.1>\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\nContent-Length: 4\r\n\r\nv=0\n';
 
@@ -32,10 +32,6 @@ const challengeText = fc.oneof(
     .map((ps) => `Digest ${ps.map(([k, v]) => `${k}=${v}`).join(', ')}`),
 );
 
-function rate(runs: number, started: bigint): number {
-  return Math.round(runs / (Number(process.hrtime.bigint() - started) / 1e9));
-}
-
 function expectClear(err: unknown, code: string): void {
   assert.ok(err instanceof TonewallError, `not a TonewallError: ${String(err)}`);
   assert.equal(err.code, code);
@@ -45,9 +41,9 @@ function expectClear(err: unknown, code: string): void {
 describe('fuzz: SIP trunk parsers', function () {
   this.timeout(1_800_000);
 
-  it(`${FUZZ_RUNS} inputs: SipStreamFramer frames or throws ESIPFRAME, split at random points`, () => {
-    const t0 = process.hrtime.bigint();
-    fc.assert(
+  it(`${FUZZ_RUNS} inputs: SipStreamFramer frames or throws ESIPFRAME, split at random points`, async () => {
+    await runFuzz(
+      'SipStreamFramer',
       fc.property(streamBytes, fc.nat(), fc.boolean(), (bytes, cut, expectingPong) => {
         const f = new SipStreamFramer(4096);
         try {
@@ -58,15 +54,13 @@ describe('fuzz: SIP trunk parsers', function () {
           expectClear(err, 'ESIPFRAME');
         }
       }),
-      { seed: 6101, numRuns: FUZZ_RUNS },
+      6101,
     );
-    // eslint-disable-next-line no-console -- the fuzz figures
-    console.log(`      SipStreamFramer: ${FUZZ_RUNS} inputs, ${rate(FUZZ_RUNS, t0)} inputs/s`);
   });
 
-  it(`${FUZZ_RUNS} inputs: parseChallenge returns a challenge or throws ESIPAUTH`, () => {
-    const t0 = process.hrtime.bigint();
-    fc.assert(
+  it(`${FUZZ_RUNS} inputs: parseChallenge returns a challenge or throws ESIPAUTH`, async () => {
+    await runFuzz(
+      'parseChallenge',
       fc.property(challengeText, (text) => {
         try {
           const ch = parseChallenge(text);
@@ -75,22 +69,18 @@ describe('fuzz: SIP trunk parsers', function () {
           expectClear(err, 'ESIPAUTH');
         }
       }),
-      { seed: 6102, numRuns: FUZZ_RUNS },
+      6102,
     );
-    // eslint-disable-next-line no-console -- the fuzz figures
-    console.log(`      parseChallenge: ${FUZZ_RUNS} inputs, ${rate(FUZZ_RUNS, t0)} inputs/s`);
   });
 
-  it(`${FUZZ_RUNS} inputs: the edge's requestMethod never throws and returns a bounded token`, () => {
-    const t0 = process.hrtime.bigint();
-    fc.assert(
+  it(`${FUZZ_RUNS} inputs: the edge's requestMethod never throws and returns a bounded token`, async () => {
+    await runFuzz(
+      'requestMethod',
       fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
         const m = requestMethod(Buffer.from(bytes));
         if (m !== undefined) assert.ok(m.length <= 20 || m === '(not SIP)');
       }),
-      { seed: 6103, numRuns: FUZZ_RUNS },
+      6103,
     );
-    // eslint-disable-next-line no-console -- the fuzz figures
-    console.log(`      requestMethod: ${FUZZ_RUNS} inputs, ${rate(FUZZ_RUNS, t0)} inputs/s`);
   });
 });
