@@ -12,6 +12,8 @@ import type { BenchSimMessage, BenchSimOptions, PlaceCommand } from './sip-sim';
 
 /** Linux USER_HZ: clock ticks per second in /proc/<pid>/stat (sysconf(_SC_CLK_TCK), 100 on every Linux ABI in use). */
 const CLOCK_TICKS_PER_S = 100;
+/** How much of the appliance's log (stderr) is kept for the report and the run directory. */
+const LOG_KEEP_BYTES = 64 * 1024 * 1024;
 
 export interface ProcSample {
   atMs: number;
@@ -116,8 +118,15 @@ export async function startSystem(o: StartOptions): Promise<SystemUnderTest> {
   const stdout = openSync(join(o.dir, 'appliance.stdout'), 'w');
   const app = spawn(process.execPath, [...nodeFlags, join(distRoot, 'controller/app/cli.js'), 'run', '--config', configFile], { stdio: ['ignore', stdout, 'pipe'] });
   closeSync(stdout);
-  let log = '';
-  app.stderr?.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-200_000)));
+  // The appliance's log, the newest LOG_KEEP_BYTES of it.
+  const logChunks: string[] = [];
+  let logBytes = 0;
+  app.stderr?.on('data', (d: Buffer) => {
+    logChunks.push(d.toString());
+    logBytes += d.length;
+    while (logBytes > LOG_KEEP_BYTES && logChunks.length > 1) logBytes -= (logChunks.shift() ?? '').length;
+  });
+  const log = (): string => logChunks.join('');
   const system: SystemUnderTest = {
     sipPort: o.sipPort,
     rtpPortMin,
@@ -134,7 +143,7 @@ export async function startSystem(o: StartOptions): Promise<SystemUnderTest> {
       sim.send({ type: 'place', ...cmd });
       return answer;
     },
-    log: () => log,
+    log,
     async stop() {
       await stopChild(app);
       sim.send({ type: 'stop' });
@@ -142,13 +151,13 @@ export async function startSystem(o: StartOptions): Promise<SystemUnderTest> {
     },
   };
   for (let i = 0; ; i++) {
-    if (app.exitCode !== null) throw new Error(`the appliance exited ${app.exitCode}:\n${log.slice(-3000)}`);
+    if (app.exitCode !== null) throw new Error(`the appliance exited ${app.exitCode}:\n${log().slice(-3000)}`);
     const answer = nextMessage(sim, 'spans', 5000);
     sim.send({ type: 'spans' });
     if ((await answer).up === o.spans) break;
     if (i > 300) {
       await system.stop();
-      throw new Error(`the D channels did not come up within 30 s:\n${log.slice(-3000)}`);
+      throw new Error(`the D channels did not come up within 30 s:\n${log().slice(-3000)}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
