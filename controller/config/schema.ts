@@ -37,8 +37,8 @@ export const simSchema = z
   .object({
     /** Start the simulated card inside this process (the demo). */
     enabled: z.boolean().default(true),
-    /** fxo4: 4 analog FXO ports; e1-pri / t1-pri: one ISDN PRI span, e1-pri-2: two E1 spans (the simulator plays the network side). */
-    model: z.enum(['fxo4', 'e1-pri', 'e1-pri-2', 't1-pri']).default('fxo4'),
+    /** fxo4: 4 analog FXO ports; e1-pri / t1-pri: one ISDN PRI span, e1-pri-2 / e1-pri-4: two / four E1 spans (the simulator plays the network side). */
+    model: z.enum(['fxo4', 'e1-pri', 'e1-pri-2', 'e1-pri-4', 't1-pri']).default('fxo4'),
     /** How the driver reaches the in-process simulator: a real pty (needs socat) or a unix socket. */
     transport: z.enum(['auto', 'pty', 'socket']).default('auto'),
     /** The scripted callers: 'demo' places a call every `callIntervalMs`; 'none' waits for commands. */
