@@ -21,8 +21,8 @@
  * through `publishRpcReply` (same single publish path).
  *
  * Late-will self-heal: the device subscribes to its own `status`; an `offline` of an older `conn`
- * arriving while connected (a delayed will that overtook the new `online`) is answered by
- * republishing `online`, so the retained status a later consumer reads is right.
+ * arriving after this connection's own `online` came back (a delayed will that landed after it) is
+ * answered by republishing `online`, so the retained status a later consumer reads is right.
  *
  * Consumers' rule (docs/mqtt/topics.md): ignore an `offline` whose `conn` is lower than that of the
  * last `online` seen; dedupe events by `id`.
@@ -40,7 +40,7 @@ import { EnvelopeSource } from './envelope';
 import { OutboxPump } from './outbox-pump';
 import { InboundRoutes, type InboundRoute } from './inbound-routes';
 import { PublishPath, type PublishExtra } from './publish-path';
-import { RetainedState, type RetainedTopic, staleWillConn } from './retained-state';
+import { RetainedState, type RetainedTopic, ownStatusKind } from './retained-state';
 import type { RpcInbound, RpcReplyBody } from './rpc/types';
 import {
   type AlarmBody, type CallSnapshotBody, type ConfigReportedBody, type DeviceTopic, type DeviceTopics, type HealthBody, type MetricsBody, type PaySnapshotBody,
@@ -79,6 +79,8 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
   /** Late wills of older connections answered with a fresh `online` (self-heal); logged once per conn. */
   private staleWillsHealed = 0;
   private healLoggedConn = 0;
+  /** The conn whose own `online` came back on the `status` subscription (ownStatusKind). */
+  private onlineEchoConn = 0;
 
   constructor(private readonly opts: FleetReporterOptions) {
     super();
@@ -124,8 +126,8 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
 
   /**
    * Late-will self-heal: the device follows its own `status`; when an older connection's will
-   * (offline, lower conn) lands after this connection's `online` it would stand as the retained
-   * status for every consumer that joins later, so `online` is republished at once.
+   * (offline, lower conn) lands after this connection's `online` came back, it stands as the
+   * retained status for every consumer that joins later, so `online` is republished at once.
    */
   private statusSelfHealRoute(): InboundRoute {
     const filter = this.topic('status');
@@ -134,14 +136,17 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
       matches: (t) => t === filter,
       deliver: (_t, payload, packet) => {
         const client = this.connection.activeClient;
-        const stale = client ? staleWillConn(payload, packet.retain, this.env.conn) : undefined;
-        if (!client || stale === undefined) return;
+        const seen = client ? ownStatusKind(payload, packet.retain, this.env.conn) : undefined;
+        if (!client || !seen) return;
+        if (seen.kind === 'online-echo') {
+          this.onlineEchoConn = this.env.conn;
+          return;
+        }
+        if (this.onlineEchoConn !== this.env.conn) return;
         this.staleWillsHealed++;
         if (this.healLoggedConn !== this.env.conn) {
           this.healLoggedConn = this.env.conn;
-          // Also seen after an outage longer than the will delay: the old will, queued in the
-          // resumed session, arrives after the new online. Republishing is harmless then.
-          this.log.info('offline status of an older connection arrived after this online; republishing online', { staleConn: stale, conn: this.env.conn });
+          this.log.warn('late will of an older connection became the retained status; republishing online', { staleConn: seen.conn, conn: this.env.conn });
         }
         this.publish(client, 'status', this.statusBody('online', this.sessionReason)).catch((err: unknown) => this.log.warn('republishing status failed', { err: errorMessage(err) }));
       },

@@ -69,16 +69,20 @@ export class RetainedState {
   }
 }
 
+/** What a message on the device's own `status` is to the late-will self-heal (see ownStatusKind). */
+export type OwnStatusKind = { kind: 'online-echo' } | { kind: 'stale-offline'; conn: number };
+
 /**
- * The late-will self-heal decision (docs/mqtt/topics.md "Late will"): the device follows its own
- * `status` topic; a live (not retained-on-subscribe) `offline` whose envelope `conn` is lower than
- * the current connection's is an older connection's will that landed after the new `online` and
- * now stands as the retained status. Returns that stale `conn` (the device republishes `online`),
- * or undefined for anything else (its own messages, a clean offline of this connection, garbage).
- * A message flagged retained was stored before this session subscribed, i.e. before its `online`
- * (which follows the SUBSCRIBE), so that `online` already replaces it.
+ * The late-will self-heal decision (docs/mqtt/topics.md "Late-will self-heal"). The device follows
+ * its own `status`. Messages reach a subscriber in the order the broker handled them, so:
+ * - `online-echo`: this connection's own `online` coming back (live, `conn` = the current one);
+ *   from here on the retained status is this `online`;
+ * - `stale-offline`: a live `offline` whose `conn` is lower than the current one. Only after the
+ *   echo does it mean the broker stored it over the new `online` (a late will); before the echo it
+ *   was stored earlier (e.g. the old will queued in a resumed session) and the `online` replaces it.
+ * Anything else (retained-on-subscribe, other states or conns, garbage): undefined.
  */
-export function staleWillConn(payload: Buffer, retained: boolean, currentConn: number): number | undefined {
+export function ownStatusKind(payload: Buffer, retained: boolean, currentConn: number): OwnStatusKind | undefined {
   if (retained || payload.length === 0 || payload.length > 4096) return undefined;
   let body: unknown;
   try {
@@ -88,6 +92,8 @@ export function staleWillConn(payload: Buffer, retained: boolean, currentConn: n
   }
   if (typeof body !== 'object' || body === null) return undefined;
   const { state, conn } = body as { state?: unknown; conn?: unknown };
-  if (state !== 'offline' || typeof conn !== 'number' || !Number.isInteger(conn)) return undefined;
-  return conn < currentConn ? conn : undefined;
+  if (typeof conn !== 'number' || !Number.isInteger(conn)) return undefined;
+  if (state === 'online' && conn === currentConn) return { kind: 'online-echo' };
+  if (state === 'offline' && conn < currentConn) return { kind: 'stale-offline', conn };
+  return undefined;
 }

@@ -133,7 +133,7 @@ describe('fleet reporter logic (fake MQTT client, manual clock)', () => {
     assert.equal(reporter.metrics.eventsPublished, 5);
   });
 
-  it('late-will self-heal: subscribes its own status; an offline of an older conn is answered with online', async () => {
+  it('late-will self-heal: subscribes its own status; an older conn\'s offline after the online echo is answered with online', async () => {
     reporter.start();
     client(0).drop();
     clock.advance(1000);
@@ -141,14 +141,16 @@ describe('fleet reporter logic (fake MQTT client, manual clock)', () => {
     assert.ok(client(1).subscriptions.includes(`${root}/status`));
     const onlineCount = (): number => client(1).published.filter((p) => p.topic === `${root}/status` && p.json?.['state'] === 'online').length;
     const before = onlineCount();
-    const will = (conn: number, retain: boolean): void => {
-      const payload = Buffer.from(JSON.stringify({ v: 1, ts: 1, dev: 'tw-unit-0001', boot: 'x', conn, seq: 1, state: 'offline', reason: 'lwt', fw: '1.2.3', slot: 'B' }));
+    const status = (state: string, conn: number, retain: boolean): void => {
+      const payload = Buffer.from(JSON.stringify({ v: 1, ts: 1, dev: 'tw-unit-0001', boot: 'x', conn, seq: 1, state, reason: state === 'online' ? 'reconnect' : 'lwt', fw: '1.2.3', slot: 'B' }));
       client(1).emit('message', `${root}/status`, payload, { cmd: 'publish', topic: `${root}/status`, payload, retain, qos: 1, dup: false });
     };
-    will(1, true); // retained on subscribe: the online that follows the SUBSCRIBE replaces it
-    will(2, false); // this connection's own conn: not stale
+    status('offline', 1, true); // retained on subscribe: the online that follows the SUBSCRIBE replaces it
+    status('offline', 1, false); // before this connection's online came back (e.g. queued in the session): replaced too
+    status('online', 2, false); // the echo of this connection's online
+    status('offline', 2, false); // this connection's own conn: not stale
     assert.equal(onlineCount(), before);
-    will(1, false); // conn 1's late will, live
+    status('offline', 1, false); // conn 1's late will, after the echo: it is now the retained status
     await flushPromises();
     assert.equal(onlineCount(), before + 1);
     const last = client(1).published.at(-1);
