@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as dgram from 'node:dgram';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface UdpDatagram {
@@ -66,6 +66,20 @@ export function parsePcap(file: Buffer): UdpDatagram[] {
   return out;
 }
 
+/** Whether the last 64 KiB of a file hold `marker`. */
+function tailHas(file: string, marker: Buffer): boolean {
+  const size = statSync(file).size;
+  const len = Math.min(size, 65536);
+  const buf = Buffer.alloc(len);
+  const fd = openSync(file, 'r');
+  try {
+    readSync(fd, buf, 0, len, size - len);
+  } finally {
+    closeSync(fd);
+  }
+  return buf.includes(marker);
+}
+
 export interface Capture {
   file: string;
   /** Stops dumpcap (SIGINT, so the file is flushed) and returns the datagrams captured. */
@@ -85,21 +99,34 @@ export async function startCapture(dir: string, filter: string): Promise<Capture
   let err = '';
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  try {
-    const sizeAt = (): number => (existsSync(file) ? statSync(file).size : 0);
+  const sizeAt = (): number => (existsSync(file) ? statSync(file).size : 0);
+  /** Sends probes until the file has grown past `size`: dumpcap has then written everything captured before the probe. */
+  const probeUntilPast = async (size: number): Promise<void> => {
     for (let i = 0; ; i++) {
       if (child.exitCode !== null) throw new Error(`dumpcap exited ${child.exitCode}: ${err}`);
-      if (i >= 200) throw new Error(`dumpcap captured nothing within 10 s: ${err}`);
-      if (sizeAt() > 24) break;
+      if (i >= 200) throw new Error(`dumpcap wrote nothing within 10 s: ${err}`);
+      if (sizeAt() > size) return;
       probe.send(Buffer.from('capture probe'), probePort, '127.0.0.1');
       await new Promise((r) => setTimeout(r, 50));
     }
-  } finally {
+  };
+  try {
+    await probeUntilPast(24);
+  } catch (e) {
     probe.close();
+    child.kill('SIGINT');
+    throw e;
   }
   return {
     file,
     async stop() {
+      // The last packets may still be in the kernel's buffer: once a marker sent now is in the file, they are too.
+      const marker = Buffer.from(`capture end ${process.pid} ${Date.now()}`);
+      for (let i = 0; i < 100 && child.exitCode === null && !tailHas(file, marker); i++) {
+        probe.send(marker, probePort, '127.0.0.1');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      probe.close();
       if (child.exitCode === null) child.kill('SIGINT');
       await exited;
       return parsePcap(readFileSync(file)).filter((d) => d.dstPort !== probePort);

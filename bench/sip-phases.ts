@@ -3,6 +3,7 @@
  * call rate steps, 120 held calls with audio both ways, PSTN → SIP calls for the 200 OK → ACK
  * time. Each returns plain figures; the wire figures come from a loopback capture of the run.
  */
+import * as dgram from 'node:dgram';
 import { join } from 'node:path';
 import { cpuPercent, sampleProc, type ProcSample, type SystemUnderTest } from './sip-appliance';
 import { startCapture, type UdpDatagram } from './sip-pcap';
@@ -192,11 +193,30 @@ export interface PstnToSipResult {
   sipp: SippResult;
 }
 
+/** An even UDP port p with p and p + 2 free on 127.0.0.1 (sipp's -mp and its -rtp_echo second port), below the ephemeral range. */
+async function freeMediaPorts(): Promise<number> {
+  for (;;) {
+    const p = 20000 + 2 * Math.floor(Math.random() * 4990);
+    const socks = [dgram.createSocket('udp4'), dgram.createSocket('udp4')];
+    const ok = await Promise.all(socks.map((s, i) => new Promise<boolean>((resolve) => {
+      s.once('error', () => resolve(false));
+      s.bind(p + 2 * i, '127.0.0.1', () => resolve(true));
+    })));
+    await Promise.all(socks.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    if (ok.every(Boolean)) return p;
+  }
+}
+
 /** PSTN → SIP calls from the simulated network to sipp's UAS (`uasPort`): the appliance's 200 OK → ACK time. */
 export async function pstnToSip(env: BenchEnv, uasPort: number, count: number, ratePerS: number, holdMs: number): Promise<PstnToSipResult> {
   const cap = await startCapture(env.dir, `udp port ${env.sys.sipPort} or udp port ${uasPort}`);
-  const uas = runSippUas(join(env.dir, 'uas'), uasPort, env.sippMediaPort + 2, count, Math.ceil(count / ratePerS + holdMs / 1000 + 60));
-  await new Promise((r) => setTimeout(r, 500)); // test-peers.md §7: the UAS binds at once; 0.5 s is enough
+  let uas = runSippUas(join(env.dir, 'uas-1'), uasPort, await freeMediaPorts(), count, Math.ceil(count / ratePerS + holdMs / 1000 + 60));
+  for (let attempt = 2; ; attempt++) {
+    await new Promise((r) => setTimeout(r, 500)); // test-peers.md §7: the UAS binds at once; 0.5 s is enough
+    // A port taken between the check and sipp's bind makes sipp exit at once: try other media ports.
+    if (uas.child.exitCode === null || attempt > 3) break;
+    uas = runSippUas(join(env.dir, `uas-${attempt}`), uasPort, await freeMediaPorts(), count, Math.ceil(count / ratePerS + holdMs / 1000 + 60));
+  }
   const { placed } = await env.sys.place({ count, ratePerS, holdMs });
   const done = await Promise.race([uas.done, new Promise<undefined>((r) => setTimeout(() => r(undefined), holdMs + 20_000))]);
   if (!done) uas.child.kill('SIGTERM');

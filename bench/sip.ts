@@ -20,7 +20,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { freePort, mosquittoAvailable, startMosquitto } from '../test/lib/mosquitto';
+import { mosquittoAvailable, startMosquitto } from '../test/lib/mosquitto';
 import { freeUdpPort, hasBinary } from '../test/lib/sip-peers';
 import { startSystem } from './sip-appliance';
 import { holdCalls, idleCpu, pstnToSip, rateStep, type BenchEnv, type HoldResult, type RateStep } from './sip-phases';
@@ -65,7 +65,7 @@ async function main(): Promise<number> {
   const broker = await startMosquitto({ persistence: false });
   const audioFile = join(dir, 'agent.al');
   writeBenchAudio(audioFile);
-  const uasPort = await freePort();
+  const uasPort = await freeUdpPort();
   const sys = await startSystem({ dir, mqttUrl: broker.url, sipPort: await freeUdpPort(), contactCenterPort: uasPort, spans: 4, answerAfterMs: 100, speechMs: 600_000 });
   const env: BenchEnv = { dir, sys, audioFile, sippMediaPort: await freeUdpPort(true) };
   const t0 = performance.now();
