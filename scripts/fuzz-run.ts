@@ -58,21 +58,33 @@ function findFiles(dir: string): string[] {
   return out;
 }
 
+/** Process groups still running, killed with the runner on SIGINT/SIGTERM. */
+const running = new Set<number>();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    for (const pid of running) process.kill(-pid, 'SIGKILL');
+    process.exit(130);
+  });
+}
+
 function runFile(file: string, root: string, timeoutS: number): Promise<FileResult> {
   const mocha = resolve('node_modules/mocha/bin/mocha.js');
   const started = process.hrtime.bigint();
   return new Promise((done) => {
-    const child = spawn(process.execPath, [mocha, '--timeout', String(timeoutS * 1000), file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Own process group: mocha re-spawns node (for --enable-source-maps); the watchdog kills both.
+    const child = spawn(process.execPath, [mocha, '--timeout', String(timeoutS * 1000), file], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    if (child.pid !== undefined) running.add(child.pid);
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString('utf8')));
     child.stderr.on('data', (d: Buffer) => (output += d.toString('utf8')));
     let hung = false;
     const watchdog = setTimeout(() => {
       hung = true;
-      child.kill('SIGKILL');
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
     }, timeoutS * 1000);
     child.on('close', (code) => {
       clearTimeout(watchdog);
+      if (child.pid !== undefined) running.delete(child.pid);
       const wallS = Number(process.hrtime.bigint() - started) / 1e9;
       const name = relative(root, file);
       const figures: Figure[] = [];

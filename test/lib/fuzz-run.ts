@@ -12,7 +12,9 @@
  * replayed with stack traces on (`seed` + `path`) and shrunk, so the report carries the error with
  * its stack, the seed, the path and the shrunk input (put those in the matching unit test).
  */
+import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { TonewallError } from '../../hw/base/errors';
 
 /** Inputs per run: 1,000,000 unless TW_FUZZ_RUNS says otherwise. */
 export const FUZZ_RUNS = Number(process.env['TW_FUZZ_RUNS'] ?? 1_000_000);
@@ -23,6 +25,19 @@ export interface FuzzFigures {
   seed: number;
   wallMs: number;
   inputsPerS: number;
+}
+
+/**
+ * A rejection the fuzz runs accept: a TonewallError with an E-prefixed code (`code` when given) and
+ * a message that names the fault in words (3 or more, at most 400 characters: "Q.931 protocol
+ * discriminator 0xe0 is not 0x08", never "invalid" or a dump of the input).
+ */
+export function assertClearRejection(err: unknown, code?: string): void {
+  if (!(err instanceof TonewallError)) throw err;
+  if (code !== undefined) assert.equal(err.code, code);
+  else assert.match(err.code, /^E[A-Z0-9_]+$/);
+  const words = err.message.trim().split(/\s+/).length;
+  assert.ok(words >= 3 && err.message.length <= 400, `${err.code} message does not name the fault: ${JSON.stringify(err.message.slice(0, 420))}`);
 }
 
 type AnyProperty<T extends [unknown, ...unknown[]]> = fc.IPropertyWithHooks<T> | fc.IAsyncPropertyWithHooks<T>;
