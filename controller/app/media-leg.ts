@@ -78,7 +78,7 @@ class RtpMediaLeg implements MediaLeg {
   /** (Re)starts media toward what was negotiated. */
   private start(media: NegotiatedMedia): void {
     this.rtp.setRemote(media.address, media.port, { ...(media.rtcpPort !== undefined ? { port: media.rtcpPort } : {}), mux: media.rtcpMux ?? false });
-    this.rtp.setProtector(media.srtp ? new SrtpProtector(splitKeySalt(media.srtp.localKey), splitKeySalt(media.srtp.remoteKey)) : undefined);
+    this.rtp.setProtector(media.srtp ? new SrtpProtector(splitKeySalt(media.srtp.localKey), splitKeySalt(media.srtp.remoteKey), media.srtp.suite) : undefined);
     this.rtp.setAcceptedPayloadTypes(media.telephoneEventPt !== undefined ? [media.payloadType, media.telephoneEventPt] : [media.payloadType]);
     // RFC 3264 §8.4: the far end's sendonly/inactive means we stop sending (hold); we keep receiving.
     this.rtp.setSending(media.direction === 'sendrecv' || media.direction === 'recvonly');
@@ -159,6 +159,7 @@ class RtpMediaLeg implements MediaLeg {
       rtcpReceived: c.rtcpReceived,
       srtpRejected: c.srtpRejected,
       srtcpRejected: c.srtcpRejected,
+      srtpBeforeAnswer: c.srtpBeforeAnswer,
     };
   }
 
@@ -199,7 +200,9 @@ export function rtpMediaFactory(opts: RtpMediaFactoryOptions): MediaFactory {
         telephoneEventPt: DEFAULT_TELEPHONE_EVENT_PT,
         sessionId: Math.floor(Date.now() / 1000),
         sessionVersion: 1,
-        ...(opts.sip.srtp !== 'off' ? { srtp: { mode: opts.sip.srtp, key: randomBytes(30) } } : {}),
+        ...(opts.sip.srtp !== 'off'
+          ? { srtp: { mode: opts.sip.srtp, key: randomBytes(30), suites: opts.sip.srtpSuites, extraKeys: opts.sip.srtpSuites.slice(1).map(() => randomBytes(30)) } }
+          : {}),
       };
       log.debug('media opened', { callId, rtpPort: rtp.localPort, srtp: opts.sip.srtp });
       return new RtpMediaLeg(rtp, local, cardLaw, opts, log, callId);

@@ -158,9 +158,18 @@ export const sipSchema = z
     /**
      * SRTP with SDES keys (RFC 4568, docs/media.md): `off` plain RTP/AVP; `offer` offers RTP/SAVP
      * with a=crypto and accepts either in answers and offers; `require` refuses plain RTP.
-     * Suite: AES_CM_128_HMAC_SHA1_80 (the _32 suite is not supported yet).
      */
     srtp: z.enum(['off', 'offer', 'require']).default('off'),
+    /**
+     * SDES suites in order of preference: offered as crypto lines 1, 2, … (each with its own key)
+     * and accepted in offers. AES_CM_128_HMAC_SHA1_32 shortens the SRTP tag to 32 bits (RFC 4568
+     * §6.2.1; SRTCP keeps 80).
+     */
+    srtpSuites: z
+      .array(z.enum(['AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32']))
+      .min(1)
+      .refine((l) => new Set(l).size === l.length, { message: 'each suite at most once' })
+      .default(['AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32']),
     /** Adaptive downlink jitter buffer (docs/media.md): starting target, bounds of the target, ms. */
     jitter: z
       .object({ initialMs: z.number().int().min(10).max(500).default(40), minMs: z.number().int().min(10).max(500).default(20), maxMs: z.number().int().min(40).max(1000).default(200) })

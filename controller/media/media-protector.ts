@@ -15,21 +15,25 @@ export interface MediaProtector {
 
 /**
  * Stands in while an SRTP offer waits for its answer: nothing can be authenticated yet, so every
- * datagram that arrives is rejected (and counted) instead of being taken for plain RTP, decoded,
+ * datagram that arrives is dropped (counted in `srtpBeforeAnswer`: the answerer may start sending
+ * as soon as it answers, RFC 4568 §7.1.2, so a few such packets are normal) instead of being taken for plain RTP, decoded,
  * played or latched onto. Nothing is sent before the answer (the session has no remote address
  * until then), so protecting is an error.
  */
+/** Error code of a datagram dropped because the keys are not known yet (not an authentication failure). */
+export const ESRTP_NO_KEYS = 'ESRTP_NO_KEYS';
+
 export class AwaitingKeysProtector implements MediaProtector {
   protectRtp(): Buffer {
-    throw new TonewallError('ESRTP', 'SRTP keys not negotiated yet: no answer to the SRTP offer');
+    throw new TonewallError(ESRTP_NO_KEYS, 'SRTP keys not negotiated yet: no answer to the SRTP offer');
   }
   unprotectRtp(): Buffer {
-    throw new TonewallError('ESRTP', 'SRTP packet before the answer: keys not negotiated yet');
+    throw new TonewallError(ESRTP_NO_KEYS, 'SRTP packet before the answer: keys not negotiated yet');
   }
   protectRtcp(): Buffer {
-    throw new TonewallError('ESRTP', 'SRTCP keys not negotiated yet: no answer to the SRTP offer');
+    throw new TonewallError(ESRTP_NO_KEYS, 'SRTCP keys not negotiated yet: no answer to the SRTP offer');
   }
   unprotectRtcp(): Buffer {
-    throw new TonewallError('ESRTP', 'SRTCP packet before the answer: keys not negotiated yet');
+    throw new TonewallError(ESRTP_NO_KEYS, 'SRTCP packet before the answer: keys not negotiated yet');
   }
 }

@@ -29,7 +29,7 @@ import { TonewallError, errorCode, errorMessage } from '../../hw/base/errors';
 import type { Logger } from '../../hw/base/logger';
 import { TypedEmitter } from '../../hw/base/typed-emitter';
 import { createUdpSocket, type DatagramSocket, type RemoteInfo } from '../sip/core/transport';
-import type { MediaProtector } from './media-protector';
+import { ESRTP_NO_KEYS, type MediaProtector } from './media-protector';
 import { looksLikeRtcp } from './rtcp-packet';
 import { RTCP_MIN_INTERVAL_MS, RtcpReporter, type RtcpCounters } from './rtcp-reporter';
 import { decodeRtp, encodeRtp, seqDelta, type RtpPacket } from './rtp-packet';
@@ -68,6 +68,8 @@ export interface RtpCounters extends RtcpCounters {
   ssrcChanges: number;
   srtpRejected: number;
   srtcpRejected: number;
+  /** RTP/RTCP that arrived before the answer to our SRTP offer (no keys to check it with). */
+  srtpBeforeAnswer: number;
 }
 
 export interface RtpSessionEvents {
@@ -118,7 +120,7 @@ export class RtpSession extends TypedEmitter<RtpSessionEvents> {
     this.rtcp = new RtcpReporter(this.ssrc, `tonewall-${randomBytes(6).toString('hex')}`, this.clock, () => random(1_000_000) / 1_000_000);
     this.counters = Object.assign(this.rtcp.counters, {
       packetsSent: 0, bytesSent: 0, packetsReceived: 0, bytesReceived: 0, lost: 0, outOfOrder: 0,
-      duplicates: 0, badPackets: 0, wrongPayloadType: 0, foreignSsrc: 0, ssrcChanges: 0, srtpRejected: 0, srtcpRejected: 0,
+      duplicates: 0, badPackets: 0, wrongPayloadType: 0, foreignSsrc: 0, ssrcChanges: 0, srtpRejected: 0, srtcpRejected: 0, srtpBeforeAnswer: 0,
     });
     socket.on('message', (msg, rinfo) => (this.mux && looksLikeRtcp(msg) ? this.receiveRtcp(msg, rinfo) : this.receive(msg, rinfo)));
     socket.on('error', (err) => this.emit('error', err));
@@ -274,8 +276,9 @@ export class RtpSession extends TypedEmitter<RtpSessionEvents> {
     if (this.protector) {
       try {
         plain = this.protector.unprotectRtcp(msg);
-      } catch {
-        this.counters.srtcpRejected++;
+      } catch (err) {
+        if (err instanceof TonewallError && err.code === ESRTP_NO_KEYS) this.counters.srtpBeforeAnswer++;
+        else this.counters.srtcpRejected++;
         return;
       }
     }
@@ -298,8 +301,9 @@ export class RtpSession extends TypedEmitter<RtpSessionEvents> {
     if (this.protector) {
       try {
         plain = this.protector.unprotectRtp(msg);
-      } catch {
-        this.counters.srtpRejected++;
+      } catch (err) {
+        if (err instanceof TonewallError && err.code === ESRTP_NO_KEYS) this.counters.srtpBeforeAnswer++;
+        else this.counters.srtpRejected++;
         return;
       }
     }

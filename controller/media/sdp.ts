@@ -8,11 +8,14 @@
  * support wins (RFC 3264 §6.1 order of preference); no common codec is an error naming what was
  * offered. Static payload types are recognised without rtpmap (RFC 3551 §6).
  *
- * SRTP with SDES (RFC 4568): with `srtp.mode` `offer`/`require` our offer is `RTP/SAVP` with
- * `a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:<key||salt, base64>`; an answer or offer with SAVP must
- * carry a crypto line of a suite we support (the first one wins, §6.1; MKI and lifetime parameters
- * are refused, a key of the wrong length is refused), and our answer echoes its tag with our own
- * key. `require` refuses plain RTP/AVP; `off` refuses SAVP. Keys come in as Buffers and leave only
+ * SRTP with SDES (RFC 4568): with `srtp.mode` `offer`/`require` our offer is `RTP/SAVP` with one
+ * crypto line per configured suite, in preference order and each with its own key:
+ * `a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:<key||salt, base64>`,
+ * `a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:<another key||salt>` (§6.2.1 suites). The answer must
+ * echo one offered tag with its suite (§7.1.3), and the key of that line is ours. An offer with SAVP
+ * must carry a crypto line of a suite we support (the first one in the offer's order wins, §6.1;
+ * MKI and lifetime parameters are refused, a key of the wrong length is refused), and our answer
+ * echoes its tag and suite with our own key. `require` refuses plain RTP/AVP; `off` refuses SAVP. Keys come in as Buffers and leave only
  * inside the SDP body; no error message quotes an inline key.
  * RTCP: `a=rtcp-mux` in an offer is accepted and answered (RFC 5761 §5.1.1); `a=rtcp:<port>`
  * (RFC 3605) gives the RTCP port, else RTP + 1.
@@ -35,16 +38,34 @@ export interface LocalMedia {
   sessionId?: number;
   sessionVersion?: number;
   telephoneEventPt?: number;
-  /** SRTP policy and our 30-byte SDES master key||salt (crypto.randomBytes). */
-  srtp?: { mode: SrtpMode; key: Buffer };
+  /**
+   * SRTP policy and our 30-byte SDES master key||salt (crypto.randomBytes). `suites` (default: the
+   * 80-bit suite only) are offered in order, tag 1, 2, …; line 1 uses `key`, line n > 1
+   * `extraKeys[n - 2]` (a suite without its key is not offered). Answers use `key`.
+   */
+  srtp?: LocalSrtp;
+}
+
+export interface LocalSrtp {
+  mode: SrtpMode;
+  key: Buffer;
+  suites?: readonly SrtpSuite[];
+  extraKeys?: readonly Buffer[];
 }
 
 export type SrtpMode = 'off' | 'offer' | 'require';
-export const SRTP_SUITE = 'AES_CM_128_HMAC_SHA1_80';
+/** The SDES crypto suites we support (RFC 4568 §6.2.1); SRTCP keeps an 80-bit tag in both. */
+export const SRTP_SUITES = ['AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32'] as const;
+export type SrtpSuite = (typeof SRTP_SUITES)[number];
+export const SRTP_SUITE: SrtpSuite = 'AES_CM_128_HMAC_SHA1_80';
+
+function isSuite(name: string): name is SrtpSuite {
+  return (SRTP_SUITES as readonly string[]).includes(name);
+}
 const SDES_KEY_SALT_BYTES = 30;
 
 export interface NegotiatedSrtp {
-  suite: typeof SRTP_SUITE;
+  suite: SrtpSuite;
   tag: number;
   localKey: Buffer;
   remoteKey: Buffer;
@@ -74,7 +95,7 @@ function ipVer(address: string): 4 | 6 {
 }
 
 interface Extras {
-  crypto?: { tag: number; key: Buffer };
+  crypto?: Array<{ tag: number; suite: SrtpSuite; key: Buffer }>;
   rtcpMux?: boolean;
   direction?: NegotiatedMedia['direction'];
 }
@@ -102,7 +123,7 @@ function describe(local: LocalMedia, payloads: Array<{ pt: number; codec: string
         port: local.port,
         protocol: extras.crypto ? 'RTP/SAVP' : 'RTP/AVP',
         payloads: payloads.map((p) => p.pt).join(' '),
-        ...(extras.crypto ? { crypto: [{ id: extras.crypto.tag, suite: SRTP_SUITE, config: `inline:${extras.crypto.key.toString('base64')}` }] } : {}),
+        ...(extras.crypto ? { crypto: extras.crypto.map((c) => ({ id: c.tag, suite: c.suite, config: `inline:${c.key.toString('base64')}` })) } : {}),
         ...(extras.rtcpMux ? { rtcpMux: 'rtcp-mux' } : {}),
         rtp: payloads.map((p) => ({ payload: p.pt, codec: p.codec, rate: p.rate })),
         fmtp: payloads.filter((p) => p.fmtp !== undefined).map((p) => ({ payload: p.pt, config: p.fmtp ?? '' })),
@@ -118,12 +139,23 @@ function describe(local: LocalMedia, payloads: Array<{ pt: number; codec: string
 export function buildOffer(local: LocalMedia): string {
   if (local.codecs.length === 0) throw sdpError('cannot build an SDP offer with no codecs');
   const ev = local.telephoneEventPt ?? DEFAULT_TELEPHONE_EVENT_PT;
-  const key = local.srtp && local.srtp.mode !== 'off' ? checkKey(local.srtp.key) : undefined;
+  const crypto = local.srtp && local.srtp.mode !== 'off' ? offeredCrypto(local.srtp) : undefined;
   return describe(
     local,
     [...local.codecs.map((c) => ({ pt: STATIC_PT[c], codec: c, rate: 8000 })), { pt: ev, codec: 'telephone-event', rate: 8000, fmtp: '0-15' }],
-    key ? { crypto: { tag: 1, key } } : {},
+    crypto ? { crypto } : {},
   );
+}
+
+/** Our crypto lines: tag n for the n-th configured suite that has a key. */
+function offeredCrypto(srtp: LocalSrtp): Array<{ tag: number; suite: SrtpSuite; key: Buffer }> {
+  const suites = srtp.suites && srtp.suites.length > 0 ? srtp.suites : [SRTP_SUITE];
+  const lines: Array<{ tag: number; suite: SrtpSuite; key: Buffer }> = [];
+  suites.forEach((suite, i) => {
+    const key = i === 0 ? srtp.key : srtp.extraKeys?.[i - 1];
+    if (key) lines.push({ tag: lines.length + 1, suite, key: checkKey(key) });
+  });
+  return lines;
 }
 
 function checkKey(key: Buffer): Buffer {
@@ -148,11 +180,12 @@ function readCrypto(c: { id: number; suite: string; config: string }): OfferedCr
   return { tag: c.id, suite: c.suite, key, problem: undefined };
 }
 
-function pickCrypto(audio: OfferedAudio, what: string): OfferedCrypto & { key: Buffer } {
-  const usable = audio.crypto.find((c) => c.suite === SRTP_SUITE && c.key !== undefined);
-  if (usable?.key) return { ...usable, key: usable.key };
-  const why = audio.crypto.map((c) => (c.suite !== SRTP_SUITE ? `crypto tag ${c.tag}: suite ${c.suite} not supported` : c.problem)).join('; ') || 'no a=crypto line';
-  throw sdpError(`${what} uses RTP/SAVP but has no usable SDES crypto (${why}); we support ${SRTP_SUITE}`);
+function pickCrypto(audio: OfferedAudio, what: string, accept: readonly SrtpSuite[]): OfferedCrypto & { key: Buffer; suite: SrtpSuite } {
+  for (const c of audio.crypto) {
+    if (c.key !== undefined && isSuite(c.suite) && accept.includes(c.suite)) return { ...c, key: c.key, suite: c.suite };
+  }
+  const why = audio.crypto.map((c) => (!isSuite(c.suite) || !accept.includes(c.suite) ? `crypto tag ${c.tag}: suite ${c.suite} not supported` : c.problem)).join('; ') || 'no a=crypto line';
+  throw sdpError(`${what} uses RTP/SAVP but has no usable SDES crypto (${why}); we support ${accept.join(', ')}`);
 }
 
 interface OfferedAudio {
@@ -213,7 +246,7 @@ function choose(audio: OfferedAudio, codecs: readonly RtpCodecName[], what: stri
 }
 
 /** Parses the peer's answer to our offer. */
-export function parseAnswer(sdp: string, offered: { codecs: readonly RtpCodecName[]; ptimeMs: number; srtp?: { mode: SrtpMode; key: Buffer } }): NegotiatedMedia {
+export function parseAnswer(sdp: string, offered: { codecs: readonly RtpCodecName[]; ptimeMs: number; srtp?: LocalSrtp }): NegotiatedMedia {
   const audio = readAudio(sdp, 'SDP answer');
   const media = choose(audio, offered.codecs, 'SDP answer', offered.ptimeMs);
   const mode = offered.srtp?.mode ?? 'off';
@@ -222,9 +255,12 @@ export function parseAnswer(sdp: string, offered: { codecs: readonly RtpCodecNam
     return media;
   }
   if (mode === 'off' || !offered.srtp) throw sdpError('SDP answer uses RTP/SAVP but we offered plain RTP/AVP');
-  const c = pickCrypto(audio, 'SDP answer');
-  if (c.tag !== 1) throw sdpError(`SDP answer crypto tag ${c.tag} does not match our offered tag 1 (RFC 4568 §7.1.3)`);
-  return { ...media, srtp: { suite: SRTP_SUITE, tag: c.tag, localKey: offered.srtp.key, remoteKey: c.key } };
+  const ours = offeredCrypto(offered.srtp);
+  const c = pickCrypto(audio, 'SDP answer', SRTP_SUITES);
+  const line = ours.find((o) => o.tag === c.tag);
+  if (!line) throw sdpError(`SDP answer crypto tag ${c.tag} does not match our offered tags ${ours.map((o) => o.tag).join(', ')} (RFC 4568 §7.1.3)`);
+  if (line.suite !== c.suite) throw sdpError(`SDP answer crypto tag ${c.tag} has suite ${c.suite} but we offered ${line.suite} with that tag (RFC 4568 §7.1.3)`);
+  return { ...media, srtp: { suite: c.suite, tag: c.tag, localKey: line.key, remoteKey: c.key } };
 }
 
 /** Answers a peer's offer: the first offered codec we support, telephone-event if offered. */
@@ -239,10 +275,10 @@ export function answerOffer(offerSdp: string, local: LocalMedia): { sdp: string;
   const extras: Extras = { rtcpMux: audio.rtcpMux, direction: ANSWER_DIRECTION[audio.direction] };
   if (audio.savp) {
     if (mode === 'off' || !local.srtp) throw sdpError('SDP offer uses RTP/SAVP but sip.srtp is "off"');
-    const c = pickCrypto(audio, 'SDP offer');
+    const c = pickCrypto(audio, 'SDP offer', local.srtp.suites && local.srtp.suites.length > 0 ? local.srtp.suites : [SRTP_SUITE]);
     const localKey = checkKey(local.srtp.key);
-    extras.crypto = { tag: c.tag, key: localKey };
-    media = { ...chosen, srtp: { suite: SRTP_SUITE, tag: c.tag, localKey, remoteKey: c.key } };
+    extras.crypto = [{ tag: c.tag, suite: c.suite, key: localKey }];
+    media = { ...chosen, srtp: { suite: c.suite, tag: c.tag, localKey, remoteKey: c.key } };
   } else if (mode === 'require') {
     throw sdpError('SDP offer is plain RTP/AVP but sip.srtp is "require"');
   }

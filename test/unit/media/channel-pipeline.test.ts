@@ -9,7 +9,7 @@ import { TransparentUplink, type UplinkProcessor } from '../../../controller/med
 
 class FakeRtp extends EventEmitter implements RtpMediaPort {
   readonly sent: Array<{ pt: number; payload: Buffer; samples: number }> = [];
-  readonly counters: RtpCounters = { packetsSent: 0, bytesSent: 0, packetsReceived: 0, bytesReceived: 0, lost: 0, outOfOrder: 0, duplicates: 0, badPackets: 0, wrongPayloadType: 0, foreignSsrc: 0, ssrcChanges: 0, srtpRejected: 0, srtcpRejected: 0, rtcpSent: 0, rtcpReceived: 0, badRtcp: 0, remoteByes: 0 };
+  readonly counters: RtpCounters = { packetsSent: 0, bytesSent: 0, packetsReceived: 0, bytesReceived: 0, lost: 0, outOfOrder: 0, duplicates: 0, badPackets: 0, wrongPayloadType: 0, foreignSsrc: 0, ssrcChanges: 0, srtpRejected: 0, srtcpRejected: 0, srtpBeforeAnswer: 0, rtcpSent: 0, rtcpReceived: 0, badRtcp: 0, remoteByes: 0 };
   readonly markers: boolean[] = [];
   readonly offsets: number[] = [];
   send(payloadType: number, payload: Uint8Array, samples: number, marker = false, timestampOffset = 0): void {

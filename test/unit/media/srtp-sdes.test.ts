@@ -55,7 +55,7 @@ describe('SDES (RFC 4568) in offer/answer', () => {
     assert.ok(err instanceof TonewallError && /key\|\|salt of 20 bytes, expected 30/.test(err.message), String(err));
     assert.ok(!err.message.includes(short), 'the error does not quote the key');
     throwsSdp(() => parseAnswer(answer('RTP/SAVP', `a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${theirs.toString('base64')}|2^20|1:4\r\n`), { codecs: ['PCMU'], ptimeMs: 20, srtp: { mode: 'offer', key: ours } }), /lifetime\/MKI parameters are not supported/);
-    throwsSdp(() => parseAnswer(answer('RTP/SAVP', `a=crypto:2 AES_CM_128_HMAC_SHA1_80 inline:${theirs.toString('base64')}\r\n`), { codecs: ['PCMU'], ptimeMs: 20, srtp: { mode: 'offer', key: ours } }), /crypto tag 2 does not match our offered tag 1/);
+    throwsSdp(() => parseAnswer(answer('RTP/SAVP', `a=crypto:2 AES_CM_128_HMAC_SHA1_80 inline:${theirs.toString('base64')}\r\n`), { codecs: ['PCMU'], ptimeMs: 20, srtp: { mode: 'offer', key: ours } }), /crypto tag 2 does not match our offered tags 1 /);
     throwsSdp(() => answerOffer(answer('RTP/SAVP', `a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${theirs.toString('base64')}\r\n`), local('off')), /RTP\/SAVP but sip.srtp is "off"/);
     throwsSdp(() => answerOffer(answer('RTP/AVP', ''), local('require')), /plain RTP\/AVP but sip.srtp is "require"/);
   });
