@@ -83,12 +83,14 @@ export interface StartOptions {
   spans: number;
   answerAfterMs: number;
   speechMs: number;
+  /** How the appliance reaches the simulated card: its pty (default) or its unix socket. */
+  cardTransport?: 'pty' | 'socket';
 }
 
 /** Starts the simulator, then the appliance on its pty; resolves once every span's D channel is up. */
 export async function startSystem(o: StartOptions): Promise<SystemUnderTest> {
   const distRoot = resolve(__dirname, '..');
-  const simOpts: BenchSimOptions = { dir: o.dir, model: `e1-pri-${o.spans}`, spans: o.spans, answerAfterMs: o.answerAfterMs, speechMs: o.speechMs };
+  const simOpts: BenchSimOptions = { dir: o.dir, model: `e1-pri-${o.spans}`, spans: o.spans, answerAfterMs: o.answerAfterMs, speechMs: o.speechMs, pty: o.cardTransport !== 'socket' };
   const sim = fork(join(distRoot, 'bench/sip-sim.js'), [JSON.stringify(simOpts)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   const { ptyPath } = await nextMessage(sim, 'ready', 20_000);
   const rtpPortMin = 30000;
@@ -96,7 +98,8 @@ export async function startSystem(o: StartOptions): Promise<SystemUnderTest> {
   const config = {
     device: { id: 'tw-bench-sip', stateDir: join(o.dir, 'state') },
     log: { level: process.env['BENCH_SIP_LOG_LEVEL'] ?? 'warn', format: 'json' },
-    card: { transport: 'serial', path: ptyPath, sim: { enabled: false } },
+    // The pty (socat relay, like a tty-attached card) or the simulator's unix socket directly.
+    card: o.cardTransport === 'socket' ? { transport: 'socket', socket: `unix:${join(o.dir, 'card-sim.sock')}`, sim: { enabled: false } } : { transport: 'serial', path: ptyPath, sim: { enabled: false } },
     sip: {
       bindAddress: '127.0.0.1',
       bindPort: o.sipPort,

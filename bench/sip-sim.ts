@@ -24,6 +24,8 @@ export interface BenchSimOptions {
   answerAfterMs: number;
   /** Callee speech per call, ms (the callee stays on the line after it, silent, until the host hangs up). */
   speechMs: number;
+  /** Make the pty (socat) in front of the socket; without it the appliance connects to the socket. */
+  pty: boolean;
 }
 
 export type BenchSimMessage =
@@ -45,7 +47,7 @@ async function main(): Promise<void> {
   const log = createLogger({ level: 'warn', sinks: [jsonSink(process.stderr)] });
   const sim = await runSimulator({
     listen: `unix:${join(opts.dir, 'card-sim.sock')}`,
-    pty: join(opts.dir, 'card-pty'),
+    ...(opts.pty ? { pty: join(opts.dir, 'card-pty') } : {}),
     script: 'none',
     log,
     card: { model: opts.model, seed: 4, callee: { answerAfterMs: opts.answerAfterMs, audio: [{ speech: opts.speechMs }], hangup: 'wait-for-host' } },

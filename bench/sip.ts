@@ -46,6 +46,7 @@ async function main(): Promise<number> {
       'pstn-calls': { type: 'string', default: '60' },
       'ref-calls': { type: 'string', default: '10' },
       keep: { type: 'boolean', default: false },
+      'card-transport': { type: 'string', default: 'pty' },
     },
   });
   for (const bin of ['sipp', 'dumpcap', 'socat']) if (!hasBinary(bin)) throw new Error(`${bin} is not installed (test-peers.md §0)`);
@@ -66,7 +67,7 @@ async function main(): Promise<number> {
   const audioFile = join(dir, 'agent.al');
   writeBenchAudio(audioFile);
   const uasPort = await freeUdpPort();
-  const sys = await startSystem({ dir, mqttUrl: broker.url, sipPort: await freeUdpPort(), contactCenterPort: uasPort, spans: 4, answerAfterMs: 100, speechMs: 600_000 });
+  const sys = await startSystem({ dir, mqttUrl: broker.url, sipPort: await freeUdpPort(), contactCenterPort: uasPort, spans: 4, answerAfterMs: 100, speechMs: 600_000, cardTransport: values['card-transport'] === 'socket' ? 'socket' : 'pty' });
   const env: BenchEnv = { dir, sys, audioFile, sippMediaPort: await freeUdpPort(true) };
   const t0 = performance.now();
   try {
@@ -163,7 +164,7 @@ async function main(): Promise<number> {
         ['load average before / after (1 min)', `${fmt(loadBefore[0] ?? 0, 2)} / ${fmt(result.machine.loadAvgAfter[0] ?? 0, 2)}`],
       ];
       const w = Math.max(...rows.map(([k]) => k.length));
-      console.log(`\ntonewall bench:sip — e1-pri-4 simulated card (120 B channels), ${cores} cores, ${fmt(result.wallS, 0)} s\n`);
+      console.log(`\ntonewall bench:sip — e1-pri-4 simulated card (120 B channels) over its ${values['card-transport'] === 'socket' ? 'unix socket' : 'pty'}, ${cores} cores, ${fmt(result.wallS, 0)} s\n`);
       for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
       console.log(`\nappliance warnings and errors (level: message × count): ${[...logCounts].map(([k, n]) => `${k} × ${n}`).join('; ') || 'none'}`);
     }
