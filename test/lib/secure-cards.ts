@@ -59,10 +59,13 @@ export function assertNoCardData(texts: readonly string[], secrets: { pan?: stri
         assert.equal(utf16.includes(f), false);
       }
     }
+    // A log line's own ISO timestamp is not card data, but its milliseconds can equal a CVV
+    // ("…:58.837Z" against CVV 837): blank timestamps before looking for short fields.
+    const untimed = text.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,3})?Z/g, '<time>');
     for (const short of [secrets.expiry, secrets.cvv]) {
       if (!short) continue;
       const re = new RegExp(`(?<![0-9])${short}(?![0-9])`);
-      assert.equal(re.test(text), false, `short card field found in: ${text.slice(0, 200)}`);
+      assert.equal(re.test(untimed), false, `short card field found in: ${text.slice(0, 200)}`);
       assert.equal(text.includes(JSON.stringify(short.split(''))), false);
     }
   }
