@@ -71,10 +71,11 @@ export interface ConfigSyncOptions {
 /**
  * Key prefixes whose change needs the fleet key's signature when signed configuration is on:
  * payments (processor endpoint, its keys and certificates, masking behaviour: blanking, fault
- * hold, field keys), SIP media encryption (`sip.srtp`) and edge access (`sip.edge`), the broker
+ * hold, field keys), SIP media encryption (`sip.srtp`, `sip.srtpSuites`: no downgrade to the
+ * 32-bit tag unsigned) and edge access (`sip.edge`), the broker
  * and its trust (`mqtt.url`, `mqtt.tls`, `mqtt.username`, `mqtt.password`), and the requirement.
  */
-export const SIGNED_CONFIG_KEYS: readonly string[] = ['payments', 'sip.srtp', 'sip.edge', 'mqtt.url', 'mqtt.tls', 'mqtt.username', 'mqtt.password', 'mqtt.requireSignedConfig'];
+export const SIGNED_CONFIG_KEYS: readonly string[] = ['payments', 'sip.srtp', 'sip.srtpSuites', 'sip.edge', 'mqtt.url', 'mqtt.tls', 'mqtt.username', 'mqtt.password', 'mqtt.requireSignedConfig'];
 
 /** The signed bytes of a desired configuration: UTF-8 of `config/desired\n{version}\n{JSON of config as sent}`. */
 export function canonicalConfig(version: number, config: unknown): string {

@@ -21,7 +21,7 @@ export async function run(argv: string[]): Promise<number> {
     },
   });
   if (values.help) {
-    console.log('usage: tonewall sim [--listen unix:/path|tcp:host:port] [--pty PATH] [--script demo|none|FILE.json] [--model fxo4|e1-pri|e1-pri-2|t1-pri] [--fault los@10s+5s|dchan:2@30s+20s|crc@5s|reset@1m ...]');
+    console.log('usage: tonewall sim [--listen unix:/path|tcp:host:port] [--pty PATH] [--script demo|none|FILE.json] [--model fxo4|e1-pri|e1-pri-2|e1-pri-4|t1-pri] [--fault los@10s+5s|dchan:2@30s+20s|crc@5s|reset@1m ...]');
     return 0;
   }
   const level = values['log-level'];
@@ -30,8 +30,8 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const model = values.model;
-  if (model !== 'fxo4' && model !== 'e1-pri' && model !== 'e1-pri-2' && model !== 't1-pri') {
-    console.error(`tonewall sim: --model "${model}" is not one of fxo4, e1-pri, e1-pri-2, t1-pri`);
+  if (model !== 'fxo4' && model !== 'e1-pri' && model !== 'e1-pri-2' && model !== 'e1-pri-4' && model !== 't1-pri') {
+    console.error(`tonewall sim: --model "${model}" is not one of fxo4, e1-pri, e1-pri-2, e1-pri-4, t1-pri`);
     return 2;
   }
   const log = createLogger({ level: level as 'info', sinks: [process.stderr.isTTY ? prettySink(process.stderr) : jsonSink(process.stderr)] });
