@@ -17,8 +17,13 @@
  *   they go reliably and wait for PRACK (RFC 3262, prack.ts).
  * - The 2xx carries the session timer the INVITE asked for (RFC 4028 §9). Reason (RFC 3326) on our
  *   BYE and rejections; read from the peer's BYE and CANCEL.
+ * - UPDATE in the early dialog (RFC 3311 §5.2): without a body, 200 (target refresh); with an SDP
+ *   offer, answered through the offer handler once the INVITE's own offer/answer is complete (our
+ *   answer went in a reliable 18x that was PRACKed), else 500 with Retry-After; 488 when the offer
+ *   cannot be answered. The 2xx to the INVITE then repeats the latest answer.
  * - Once answered, INFO, re-INVITE/UPDATE and the session timer run in a DialogSession.
  */
+import { randomInt } from 'node:crypto';
 import { TonewallError, errorMessage } from '../../../hw/base/errors';
 import { TypedEmitter } from '../../../hw/base/typed-emitter';
 import { buildResponse, newTag } from '../core/messages/build';
@@ -65,6 +70,10 @@ export class IncomingCall extends TypedEmitter<IncomingCallEvents> {
   private offerHandler: OfferHandler | undefined;
   private timerDecision: UasTimerDecision | undefined;
   private readonly reliable: ReliableProvisionals | undefined;
+  /** Our answer to the INVITE's offer went in a reliable 18x (RFC 3262 offer/answer). */
+  private earlyAnswerSent = false;
+  /** The answer of an early UPDATE; the 2xx to the INVITE must not contradict it. */
+  private earlyLocalSdp: string | undefined;
 
   constructor(
     private readonly ua: UaContext,
@@ -158,8 +167,44 @@ export class IncomingCall extends TypedEmitter<IncomingCallEvents> {
       tx.respond(res);
       return true;
     }
+    if (req.method === 'UPDATE' && (this.sm.state === 'offered' || this.sm.state === 'ringing')) {
+      this.earlyUpdate(req, tx);
+      return true;
+    }
     if (!this.session || (this.sm.state !== 'answered' && this.sm.state !== 'confirmed')) return false;
     return this.session.handleRequest(req, tx);
+  }
+
+  /** RFC 3311 §5.2 UPDATE before the final answer (see the file header). */
+  private earlyUpdate(req: SipRequest, tx: ServerTransaction): void {
+    const respond = (status: number, reason?: string, headers: HeaderField[] = [], body?: string): void => {
+      const res = buildResponse(req, status, reason, body !== undefined ? { body: Buffer.from(body, 'utf8') } : {});
+      addHeader(res, 'User-Agent', this.ua.userAgent);
+      for (const h of headers) res.headers.push(h);
+      tx.respond(res);
+    };
+    const toTag = parseNameAddr(header(req, 'to') ?? '').params.get('tag');
+    if (toTag !== this.localTag) return respond(481, 'Early Dialog Does Not Exist');
+    const contact: HeaderField = { name: 'contact', value: `<${this.localContact()}>` };
+    if (req.body.length === 0) return respond(200, undefined, [contact]);
+    if (!/^application\/sdp\b/i.test(header(req, 'content-type') ?? '')) {
+      return respond(415, undefined, [{ name: 'accept', value: 'application/sdp' }]);
+    }
+    // §5.2: an offer while the INVITE's offer/answer is still open is refused for a short while.
+    if (!this.earlyAnswerSent || !this.reliable?.settled) {
+      return respond(500, 'Offer/Answer In Progress', [{ name: 'retry-after', value: String(randomInt(0, 11)) }]);
+    }
+    if (!this.offerHandler) return respond(488, undefined, [{ name: 'warning', value: '399 tonewall "no media to renegotiate yet"' }]);
+    const offer = req.body.toString('utf8');
+    let answer: string;
+    try {
+      answer = this.offerHandler(offer);
+    } catch (err) {
+      return respond(488, undefined, [{ name: 'warning', value: `399 tonewall "${errorMessage(err).replace(/"/g, "'")}"` }]);
+    }
+    this.earlyLocalSdp = answer;
+    respond(200, undefined, [contact, { name: 'content-type', value: 'application/sdp' }], answer);
+    this.emit('remote-offer', offer, answer);
   }
 
   /** A 2xx retransmission for one of our re-INVITEs. */
@@ -210,7 +255,8 @@ export class IncomingCall extends TypedEmitter<IncomingCallEvents> {
     if (this.sm.state !== 'offered' && this.sm.state !== 'ringing') return;
     if (this.sm.state === 'offered') this.sm.to('ringing');
     const headers = [...this.earlyHeaders(), { name: 'content-type', value: 'application/sdp' }];
-    this.provisional(this.response(183, undefined, headers, Buffer.from(sdpAnswer, 'utf8')));
+    this.provisional(this.response(183, undefined, headers, Buffer.from(this.earlyLocalSdp ?? sdpAnswer, 'utf8')));
+    if (this.reliable) this.earlyAnswerSent = true;
   }
 
   answer(sdpAnswer: string): void {
@@ -224,6 +270,8 @@ export class IncomingCall extends TypedEmitter<IncomingCallEvents> {
       if (t.require) headers.push({ name: 'require', value: 'timer' });
     }
     headers.push({ name: 'supported', value: 'timer' }, { name: 'content-type', value: 'application/sdp' });
+    // After an early UPDATE the session is what that exchange agreed (RFC 3311 §5.1, RFC 6337 §3.1).
+    if (this.earlyLocalSdp !== undefined) sdpAnswer = this.earlyLocalSdp;
     const ok = this.response(200, undefined, headers, Buffer.from(sdpAnswer, 'utf8'));
     this.okResponse = ok;
     this.sm.to('answered');
