@@ -43,7 +43,9 @@ export function fleetMetricDefs(read: () => FleetMetrics): MetricDef[] {
     c('fleet.eventsPublished', (m) => m.eventsPublished),
     c('fleet.eventsHistorical', (m) => m.eventsHistorical),
     c('fleet.connectAttempts', (m) => m.connectAttempts),
+    c('fleet.lateWillsHealed', (m) => m.lateWillsHealed),
     { name: 'outbox.depth', kind: 'gauge', read: () => read().outboxDepth },
+    { name: 'outbox.acksPending', kind: 'gauge', read: () => read().acksPending },
   ];
 }
 

@@ -52,6 +52,10 @@ export interface FleetMetrics {
   eventsRefused: number;
   outboxDepth: number;
   outboxNearFull: boolean;
+  /** Times an older connection's late will was overwritten by republishing online. */
+  lateWillsHealed: number;
+  /** Acknowledged events whose deletion is not committed yet (batched acks). */
+  acksPending: number;
 }
 
 export interface FleetReporterEvents {

@@ -387,6 +387,8 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
       eventsRefused: this.pump.counters.refused,
       outboxDepth: this.opts.store.outbox.depth(),
       outboxNearFull: this.opts.store.outbox.nearFull,
+      lateWillsHealed: this.lateWillsHealed,
+      acksPending: this.pump.acksPending,
     };
   }
 

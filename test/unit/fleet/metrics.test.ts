@@ -1,7 +1,8 @@
 /** metrics (DESIGN.md §6): samples, kinds, expiry 2× interval, live interval change. */
 import assert from 'node:assert/strict';
 import { nullLogger } from '../../../hw/base/logger';
-import { MetricsPublisher, sampleMetrics, type MetricDef } from '../../../controller/fleet/metrics';
+import { MetricsPublisher, fleetMetricDefs, sampleMetrics, type MetricDef } from '../../../controller/fleet/metrics';
+import type { FleetMetrics } from '../../../controller/fleet/reporter-types';
 import { checkPayload } from '../../../controller/fleet/payload-schemas';
 import type { MetricsBody } from '../../../controller/fleet/topics';
 import { ManualClock } from '../../lib/manual-clock';
@@ -15,6 +16,17 @@ describe('fleet metrics', () => {
     { name: 'throws', kind: 'gauge', read: () => { throw new Error('x'); } },
     { name: 'process.rssBytes', kind: 'gauge', read: () => 123.5 },
   ];
+
+  it('the reporter\'s own figures: late wills healed (counter) and batched acks not yet committed (gauge) beside the outbox depth', () => {
+    const m: FleetMetrics = {
+      connected: true, conn: 3, connectAttempts: 3, sessions: 2, connectFailures: 1, published: 40, publishErrors: 0, guardRefused: 0, schemaRefused: 0,
+      eventsPublished: 30, eventsHistorical: 4, eventsFailed: 0, eventsRefused: 0, outboxDepth: 12, outboxNearFull: false, lateWillsHealed: 1, acksPending: 5,
+    };
+    const s = sampleMetrics(fleetMetricDefs(() => m), 60, () => []);
+    assert.equal(s.counters['fleet.lateWillsHealed'], 1);
+    assert.deepEqual(s.gauges, { 'outbox.depth': 12, 'outbox.acksPending': 5 });
+    assert.equal(checkPayload('metrics', { v: 1, ts: 1, dev: 'd', boot: 'b', conn: 1, seq: 1, ...s }), undefined);
+  });
 
   it('a sample holds counters and gauges; unknown, negative-counter and throwing readers are left out', () => {
     const s = sampleMetrics(defs, 60, () => [{ callId: 'c1', leg: 'uplink', rtpPackets: 100, rtpLost: 1, jitterMs: 2.5 }]);
