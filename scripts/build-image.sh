@@ -79,6 +79,7 @@ build_app() {
   stage=$(mktemp -d); trap 'rm -rf "$stage"' RETURN
   mkdir -p "$stage/app/firmware/native/lib"
   cp -a "$REPO/dist" "$REPO/package.json" "$stage/app/"
+  mkdir -p "$stage/app/scripts" && cp -a "$REPO"/scripts/ota-*.sh "$stage/app/scripts/"
   cp -a "$mods/node_modules" "$stage/app/node_modules"
   cp -a "$mods/native/." "$stage/app/firmware/native/lib/"
   # overlay/: copied onto the root filesystem at boot (QEMU) or at image build (board).

@@ -47,6 +47,8 @@ import { MediaFlow } from './media-flow';
 import { rtpMediaFactory } from './media-leg';
 import { PaymentsService } from './payments';
 import { attachPaySipInfo } from './pay-sip-info';
+import { activeSlotName, startOta } from './ota';
+import type { OtaService } from '../fleet/ota/ota-service';
 import { softwareVersion } from './version';
 
 export interface ApplianceOptions {
@@ -92,6 +94,8 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
   demo: DemoContactCenter | undefined;
   calls: CallManager | undefined;
   payments: PaymentsService | undefined;
+  /** Application updates (ota/job → ota/state; docs/mqtt/ota.md). */
+  ota: OtaService | undefined;
   rpc: RpcServer | undefined;
   board: ApplianceBoard | undefined;
   linkAlarms: LinkAlarms | undefined;
@@ -151,7 +155,7 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
       clock: this.clock,
       url: this.mqttUrl,
       protocolVersion,
-      firmware: { version: softwareVersion(), slot: 'A' },
+      firmware: { version: softwareVersion(), slot: activeSlotName(c, this.stateDir) },
       info: () => this.info(),
     });
     this.reporter = reporter;
@@ -345,6 +349,19 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
     // Payments by SIP INFO on the call's dialog, and masked progress back the same way (docs/payments.md §3).
     attachPaySipInfo({ calls: this.calls, payments, log: this.log });
     this.calls.start();
+    // Updates (ota/job → ota/state): after the call side so the drain and the health gate see it all.
+    const system = this.opts.system ?? systemControl(this.log, this.opts.onFactoryReset);
+    this.ota = startOta({
+      config: c,
+      stateDir: this.stateDir,
+      reporter,
+      store,
+      clock: this.clock,
+      log: this.log,
+      restart: (reason) => void system.restart(reason),
+      parts: () => ({ calls: this.calls, sip: this.sip, card: this.card }),
+      health: () => telemetry.health.current,
+    });
     this.log.info('appliance started', { device: c.device.id, mqtt: this.mqttUrl, sip: `${sip.localAddress.address}:${sip.localAddress.port}`, stateDir: this.stateDir });
   }
 
@@ -361,6 +378,7 @@ export class Appliance extends TypedEmitter<ApplianceEvents> {
     };
     // The lifeline path takes the analog lines first: the relay drops as soon as we stop.
     await step('board relay', () => this.board?.setHealthy(false));
+    await step('updates', () => this.ota?.stop());
     await step('calls', () => this.calls?.stop(reason));
     await step('sip trunks', () => this.sipTrunks?.stop());
     await step('sip', () => this.sip?.stop());

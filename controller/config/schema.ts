@@ -10,6 +10,7 @@
  */
 import { z } from 'zod';
 import { gpioSchema } from '../../hw/gpio/gpio-config';
+import { otaSchema } from './ota-schema';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -351,6 +352,8 @@ export const configSchema = z
     payments: paymentsSchema.prefault({}),
     /** Board I/O (hw/gpio): transfer relay, LEDs, card reset, button, tamper; off unless the board has them. */
     gpio: gpioSchema.prefault({}),
+    /** Application updates from the fleet (ota/job → ota/state, docs/mqtt/ota.md). */
+    ota: otaSchema.prefault({}),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -381,3 +384,4 @@ export type StoreConfig = Config['store'];
 export type LogConfig = Config['log'];
 export type DeviceConfig = Config['device'];
 export type PaymentsConfig = Config['payments'];
+export type { OtaConfig } from './ota-schema';

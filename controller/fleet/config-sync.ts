@@ -75,7 +75,7 @@ export interface ConfigSyncOptions {
  * 32-bit tag unsigned) and edge access (`sip.edge`), the broker
  * and its trust (`mqtt.url`, `mqtt.tls`, `mqtt.username`, `mqtt.password`), and the requirement.
  */
-export const SIGNED_CONFIG_KEYS: readonly string[] = ['payments', 'sip.srtp', 'sip.srtpSuites', 'sip.edge', 'mqtt.url', 'mqtt.tls', 'mqtt.username', 'mqtt.password', 'mqtt.requireSignedConfig'];
+export const SIGNED_CONFIG_KEYS: readonly string[] = ['payments', 'sip.srtp', 'sip.srtpSuites', 'sip.edge', 'mqtt.url', 'mqtt.tls', 'mqtt.username', 'mqtt.password', 'mqtt.requireSignedConfig', 'ota'];
 
 /** The signed bytes of a desired configuration: UTF-8 of `config/desired\n{version}\n{JSON of config as sent}`. */
 export function canonicalConfig(version: number, config: unknown): string {

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { configDesiredSchema, PUBLISHED_SCHEMAS } from './payload-schemas';
+import { otaJobSchema } from './ota/job';
 import { RPC_PARAMS } from './rpc/method-params';
 import { rpcRequestSchema } from './rpc/rpc-server';
 
@@ -25,6 +26,7 @@ const TITLES: Record<keyof typeof PUBLISHED_SCHEMAS, string> = {
   event: '`events/{type}` (QoS 1, from the outbox)',
   'rpc-reply': '`rpc/res/{requester}` command reply (QoS 1, message expiry)',
   'config-reported': '`config/reported` (QoS 1, retained)',
+  'ota-state': '`ota/state` update job state (QoS 1, retained)',
 };
 
 /** `io`: inbound schemas describe what may be sent (defaults optional), outbound what is sent. */
@@ -41,6 +43,7 @@ export function mqttJsonSchemas(): Map<string, object> {
     out.set(`${family}.schema.json`, document(family, TITLES[family], schema));
   }
   out.set('config-desired.schema.json', document('config-desired', '`config/desired` (inbound, retained): versioned partial configuration', configDesiredSchema, 'input'));
+  out.set('ota-job.schema.json', document('ota-job', '`ota/job` (inbound, retained): signed update job; an empty payload cancels', otaJobSchema, 'input'));
   for (const [method, params] of Object.entries(RPC_PARAMS) as [string, z.ZodType][]) {
     const req = rpcRequestSchema.extend({ params: params.optional() });
     out.set(`rpc-request.${method}.schema.json`, document(`rpc-request.${method}`, `\`rpc/req/${method}\` request (inbound, MQTT 5 response topic + correlation data)`, req, 'input'));

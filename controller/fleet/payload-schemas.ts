@@ -185,6 +185,24 @@ export const configReportedBodyShape = {
   restartKeys: z.array(z.string()).optional(),
 };
 
+/** The states of an update job (docs/mqtt/ota.md); the last five are terminal (AWS IoT Jobs' terminal set). */
+export const OTA_STATES = ['queued', 'waiting_window', 'draining', 'downloading', 'verifying', 'installing', 'rebooting', 'health_gate', 'succeeded', 'rolled_back', 'failed', 'rejected', 'canceled'] as const;
+
+export const otaStateBodyShape = {
+  jobId: z.string().min(1).max(128),
+  state: z.enum(OTA_STATES),
+  /** Percent of the current step (download bytes; health-gate time); 100 when terminal. */
+  progress: z.number().int().min(0).max(100),
+  /** The version running when the job started. */
+  from: z.string().max(64),
+  /** The version the job installs. */
+  to: z.string().max(64),
+  /** The slot the job installs into (`a`, `b`). */
+  slot: z.string().max(16),
+  /** Why the job failed, was rejected or rolled back; never a secret. */
+  error: z.string().max(400).optional(),
+};
+
 /** Inbound `config/desired` (retained): a partial configuration overlaid on the device's file config. */
 export const configDesiredSchema = z.strictObject({
   version: int.min(1),
@@ -210,6 +228,7 @@ export const PUBLISHED_SCHEMAS = {
   event: z.strictObject({ ...envelopeShape, ...eventBodyShape }),
   'rpc-reply': z.strictObject({ ...envelopeShape, ...rpcReplyBodyShape }),
   'config-reported': z.strictObject({ ...envelopeShape, ...configReportedBodyShape }),
+  'ota-state': z.strictObject({ ...envelopeShape, ...otaStateBodyShape }),
 } as const;
 export type PublishedFamily = keyof typeof PUBLISHED_SCHEMAS;
 
@@ -223,6 +242,8 @@ export type SpanStateBody = z.infer<z.ZodObject<typeof spanBodyShape>>;
 export type PortStateBody = z.infer<z.ZodObject<typeof portBodyShape>>;
 export type SipTrunkStateBody = z.infer<z.ZodObject<typeof sipTrunkBodyShape>>;
 export type ConfigReportedBody = z.infer<z.ZodObject<typeof configReportedBodyShape>>;
+export type OtaStateBody = z.infer<z.ZodObject<typeof otaStateBodyShape>>;
+export type OtaState = (typeof OTA_STATES)[number];
 
 /** The family of a relative topic (`spans/1` → `span`); undefined for a topic with no schema. */
 export function familyOf(relativeTopic: string): PublishedFamily | undefined {
@@ -251,6 +272,8 @@ export function familyOf(relativeTopic: string): PublishedFamily | undefined {
       return relativeTopic.startsWith('rpc/res/') ? 'rpc-reply' : undefined;
     case 'config':
       return relativeTopic === 'config/reported' ? 'config-reported' : undefined;
+    case 'ota':
+      return relativeTopic === 'ota/state' ? 'ota-state' : undefined;
     default:
       return undefined;
   }

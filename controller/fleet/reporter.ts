@@ -43,7 +43,7 @@ import { PublishPath, type PublishExtra } from './publish-path';
 import { RetainedState, type RetainedTopic, ownStatusKind } from './retained-state';
 import type { RpcInbound, RpcReplyBody } from './rpc/types';
 import {
-  type AlarmBody, type CallSnapshotBody, type ConfigReportedBody, type DeviceTopic, type DeviceTopics, type HealthBody, type MetricsBody, type PaySnapshotBody,
+  type AlarmBody, type CallSnapshotBody, type ConfigReportedBody, type OtaStateBody, type DeviceTopic, type DeviceTopics, type HealthBody, type MetricsBody, type PaySnapshotBody,
   type PortStateBody, type SipTrunkStateBody, type SpanStateBody, type StatusBody, type StatusReason,
   absoluteTopic, alarmTopic, callTopic, payTopic, portTopic, sipTrunkTopic, spanTopic,
 } from './topics';
@@ -340,6 +340,20 @@ export class FleetReporter extends TypedEmitter<FleetReporterEvents> {
   /** Sets the retained `config/reported` (config-sync.ts). */
   setConfigReported(body: ConfigReportedBody): void {
     this.setRetained('config/reported', body, undefined);
+  }
+
+  /** Sets the retained `ota/state` (ota/ota-service.ts). */
+  setOtaState(body: OtaStateBody): void {
+    this.setRetained('ota/state', body, undefined);
+  }
+
+  /**
+   * Hands every (retained) `ota/job` payload to `handler`, the empty one (a cleared retained job:
+   * cancel) included.
+   */
+  attachOtaJob(handler: (payload: Buffer) => void): void {
+    const filter = this.topic('ota/job');
+    this.addRoute({ filter, matches: (t) => t === filter, deliver: (_t, payload) => handler(payload) });
   }
 
   /** The retained body of `rel` as last set (undefined when none or cleared). */

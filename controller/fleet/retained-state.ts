@@ -10,7 +10,7 @@ import type { Logger } from '../../hw/base/logger';
 import type { DeviceTopics } from './topics';
 
 /** Topics whose state is retained and republished on every connect and on rebirth. */
-export type RetainedTopic = `calls/${string}` | `pay/${string}` | `alarms/${string}` | `spans/${string}` | `ports/${string}` | `sip/${string}` | 'health' | 'config/reported';
+export type RetainedTopic = `calls/${string}` | `pay/${string}` | `alarms/${string}` | `spans/${string}` | `ports/${string}` | `sip/${string}` | 'health' | 'config/reported' | 'ota/state';
 
 export interface RetainedEntry {
   body: DeviceTopics[RetainedTopic];

@@ -10,10 +10,10 @@
 import type { z } from 'zod';
 import { TonewallError } from '../../hw/base/errors';
 import type { JsonObject } from '../store/json';
-import type { alarmBodyShape, callBodyShape, infoBodyShape, ConfigReportedBody, HealthBody, MetricsBody, PortStateBody, SipTrunkStateBody, SpanStateBody, statusBodyShape } from './payload-schemas';
+import type { alarmBodyShape, callBodyShape, infoBodyShape, ConfigReportedBody, OtaStateBody, HealthBody, MetricsBody, PortStateBody, SipTrunkStateBody, SpanStateBody, statusBodyShape } from './payload-schemas';
 import type { RpcReplyBody } from './rpc/types';
 
-export type { ConfigReportedBody, HealthBody, HealthChecks, HealthStatus, LegMetrics, MetricsBody, PortStateBody, SipTrunkStateBody, SpanAlarm, SpanStateBody } from './payload-schemas';
+export type { ConfigReportedBody, OtaStateBody, HealthBody, HealthChecks, HealthStatus, LegMetrics, MetricsBody, PortStateBody, SipTrunkStateBody, SpanAlarm, SpanStateBody } from './payload-schemas';
 
 export type StatusState = 'online' | 'offline';
 /** startup: first connect of this process; reconnect: any later one; lwt: the last will. */
@@ -101,6 +101,8 @@ export interface DeviceTopics {
   [portTopic: `ports/${string}`]: PortStateBody;
   [sipTopic: `sip/${string}`]: SipTrunkStateBody;
   'config/reported': ConfigReportedBody;
+  /** The update job's state (retained; docs/mqtt/ota.md). */
+  'ota/state': OtaStateBody;
   /** Command replies (QoS 1, not retained, message expiry; docs/mqtt/rpc.md). */
   [rpcResTopic: `rpc/res/${string}`]: RpcReplyBody;
 }
@@ -127,6 +129,7 @@ export function topicPolicy(topic: DeviceTopic): TopicPolicy {
   if (topic.startsWith('ports/')) return { qos: 1, retain: true, schema: 'port@1' };
   if (topic.startsWith('sip/')) return { qos: 1, retain: true, schema: 'sip-trunk@1' };
   if (topic === 'config/reported') return { qos: 1, retain: true, schema: 'config-reported@1' };
+  if (topic === 'ota/state') return { qos: 1, retain: true, schema: 'ota-state@1' };
   return { qos: 1, retain: false, schema: 'event@1' };
 }
 

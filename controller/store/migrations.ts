@@ -112,6 +112,27 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'ota_jobs',
+    sql: `
+      CREATE TABLE ota_jobs (
+        job_id       TEXT    PRIMARY KEY,
+        state        TEXT    NOT NULL,
+        progress     INTEGER NOT NULL,
+        version_from TEXT    NOT NULL,
+        version_to   TEXT    NOT NULL,
+        slot         TEXT    NOT NULL,
+        error        TEXT,
+        job          TEXT    NOT NULL,
+        canonical    TEXT    NOT NULL,
+        resumes      INTEGER NOT NULL DEFAULT 0,
+        created_ms   INTEGER NOT NULL,
+        updated_ms   INTEGER NOT NULL
+      );
+      CREATE INDEX ota_jobs_updated ON ota_jobs(updated_ms);
+    `,
+  },
 ];
 
 /** The version the code expects after `migrate`. */

@@ -24,6 +24,7 @@ import { DeviceState } from './device-state';
 import { FleetConfigStore } from './fleet-config';
 import { migrate, schemaVersion } from './migrations';
 import { Outbox } from './outbox';
+import { OtaJobs } from './ota-jobs';
 
 export interface StoreOpenOptions {
   /** Database file path; its directory is created when missing. */
@@ -48,6 +49,8 @@ export class Store {
   readonly payments: PaymentSessions;
   /** The fleet-pushed configuration (config/desired) as accepted. */
   readonly fleetConfig: FleetConfigStore;
+  /** Update jobs (ota/job → ota/state). */
+  readonly otaJobs: OtaJobs;
   readonly path: string;
 
   private constructor(
@@ -64,6 +67,7 @@ export class Store {
     this.audit = new AuditLog(db, clock);
     this.payments = new PaymentSessions(db);
     this.fleetConfig = new FleetConfigStore(db, clock);
+    this.otaJobs = new OtaJobs(db, clock);
   }
 
   /**

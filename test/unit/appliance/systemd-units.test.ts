@@ -57,7 +57,14 @@ describe('appliance: systemd/tonewall.service', () => {
     const watchdogS = Number(value(unit, 'Service', 'WatchdogSec'));
     assert.ok(watchdogS >= 5 && watchdogS <= 60, `WatchdogSec ${watchdogS} s outside 5..60 s`);
     assert.match(value(unit, 'Service', 'NotifyAccess') ?? '', /^(main|all)$/);
-    assert.match(value(unit, 'Service', 'ExecStart') ?? '', /dist\/controller\/app\/cli\.js run --config \/etc\/tonewall\/config\.json$/);
+    assert.match(value(unit, 'Service', 'ExecStart') ?? '', /^\/bin\/sh \/opt\/tonewall\/scripts\/ota-start\.sh run --config \/etc\/tonewall\/config\.json$/);
+  });
+
+  it('runs the update boot check before every start, never blocking the start on it', () => {
+    // "-": a failing check must not keep the appliance down (docs/mqtt/ota.md).
+    assert.match(value(unit, 'Service', 'ExecStartPre') ?? '', /^-\/bin\/sh \/opt\/tonewall\/scripts\/ota-boot-check\.sh \/var\/lib\/tonewall\/ota [1-9]$/);
+    const stateDirectory = value(unit, 'Service', 'StateDirectory');
+    assert.equal(stateDirectory, 'tonewall', 'the update root /var/lib/tonewall/ota lives in the service state directory');
   });
 
   it('restarts on failure, within start limits', () => {
