@@ -184,7 +184,8 @@ export class OtaService {
       .catch((err: unknown) => {
         const cur = this.o.jobs.get(rec.jobId);
         if (!cur || isTerminal(cur.state as OtaState)) return;
-        if (err instanceof Canceled) return;
+        // Canceled, superseded or stopped (the process is going down): the record says what happened.
+        if (err instanceof Canceled || run.abort.signal.aborted || this.stopped) return;
         this.transition(cur, 'failed', { progress: 100, error: errorMessage(err) });
       })
       .finally(() => {

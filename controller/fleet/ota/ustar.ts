@@ -31,6 +31,15 @@ function octal(b: Buffer, off: number, len: number, what: string): number {
   return parseInt(s, 8);
 }
 
+/** `s` with control characters shown as `?` (for messages). */
+function shown(s: string): string {
+  let out = '';
+  for (const ch of s.slice(0, 120)) out += ch.charCodeAt(0) < 0x20 ? '?' : ch;
+  return out;
+}
+
+const hasControl = (s: string): boolean => [...s].some((ch) => ch.charCodeAt(0) < 0x20 || ch === '\\');
+
 /** Checks a member name; returns it normalised (no trailing slash). */
 export function safeMemberPath(name: string): string {
   const path = name.replace(/\/+$/, '');
@@ -39,7 +48,7 @@ export function safeMemberPath(name: string): string {
   for (const part of path.split('/')) {
     if (part === '' || part === '.' || part === '..') throw new TonewallError('EOTA_BUNDLE', `tar member "${path.slice(0, 120)}" has a "${part}" path component`);
   }
-  if (/[\x00-\x1f\\]/.test(path)) throw new TonewallError('EOTA_BUNDLE', `tar member "${path.slice(0, 120).replace(/[\x00-\x1f]/g, '?')}" has a control character or backslash`);
+  if (hasControl(path)) throw new TonewallError('EOTA_BUNDLE', `tar member "${shown(path)}" has a control character or backslash`);
   return path;
 }
 
@@ -59,7 +68,7 @@ export function decodeHeader(b: Buffer): UstarEntry | undefined {
   let type: UstarEntry['type'];
   if (flag === '0' || flag === '\0') type = 'file';
   else if (flag === '5') type = 'dir';
-  else throw new TonewallError('EOTA_BUNDLE', `tar member "${full.slice(0, 120).replace(/[\x00-\x1f]/g, '?')}" has type "${flag.replace(/[\x00-\x1f]/g, '?')}"; only regular files and directories are accepted`);
+  else throw new TonewallError('EOTA_BUNDLE', `tar member "${shown(full)}" has type "${shown(flag)}"; only regular files and directories are accepted`);
   const size = octal(b, 124, 12, 'size');
   if (type === 'dir' && size !== 0) throw new TonewallError('EOTA_BUNDLE', `tar directory "${full.slice(0, 120)}" has size ${size}`);
   return { path: safeMemberPath(full), type, mode: octal(b, 100, 8, 'mode') & 0o7777, size };
