@@ -17,8 +17,6 @@ export const otaSchema = z
     caFile: z.string().min(1).optional(),
     /** Largest artifact accepted (bytes), whatever the job says. */
     maxBundleBytes: z.number().int().min(1024).max(4 * 1024 * 1024 * 1024).default(512 * 1024 * 1024),
-    /** Starts of a new version allowed before the boot check switches back (scripts/ota-boot-check.sh). */
-    maxStartAttempts: z.number().int().min(1).max(10).default(3),
     /** How often the drain and health-gate checks run (ms). */
     pollMs: z.number().int().min(50).max(60000).default(1000),
     /** Download stall: no byte for this long fails the job (s). */

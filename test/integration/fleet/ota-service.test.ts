@@ -6,11 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { TonewallError } from '../../../hw/base/errors';
 import { BLOCK, UstarReader, encodeHeader, type UstarEntry } from '../../../controller/fleet/ota/ustar';
-import { buildBundle, ustarArchive, verifyBundle } from '../../../controller/fleet/ota/bundle';
+import { buildBundle, installPayload, ustarArchive, verifyBundle } from '../../../controller/fleet/ota/bundle';
 import { fleetKeys, makeBundle, makeJob, otaHarness, writeTree, type OtaHarness } from '../../lib/fleet-ota';
 
 const REPO = resolve(__dirname, '../../../..');
@@ -96,6 +96,40 @@ describe('fleet ota: ustar bundles', () => {
     await assert.rejects(verifyBundle(file, '2.0.0', key.publicKey, join(work.dir, 'w5')), /payload sha256 is [0-9a-f]{64}; the manifest says/);
     writeFileSync(file, ustarArchive([{ path: 'manifest.json', data: data.get('manifest.json') }, { path: 'manifest.sig', data: data.get('manifest.sig') }, { path: 'payload.tar.gz', data: data.get('payload.tar.gz') }, { path: 'evil.sh', data: Buffer.from('x') }]));
     await assert.rejects(verifyBundle(file, '2.0.0', key.publicKey, join(work.dir, 'w6')), /member "evil\.sh" is not one of/);
+  });
+});
+
+describe('fleet ota: a bundle of this controller tree', function () {
+  this.timeout(60_000);
+  const key = fleetKeys();
+
+  it('installs into a slot that scripts/ota-start.sh starts: the new tree answers `version`, dependencies from the factory tree', async () => {
+    const h = otaHarness(key.publicKey, new Map());
+    try {
+      // The tree as make-ota-bundle packs it, with package.json at a new version.
+      const tree = join(h.dir, 'release');
+      mkdirSync(join(tree, 'dist'), { recursive: true });
+      for (const d of ['controller', 'hw', 'firmware']) symlinkSync(join(REPO, 'dist', d), join(tree, 'dist', d));
+      const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as Record<string, unknown>;
+      writeFileSync(join(tree, 'package.json'), JSON.stringify({ ...pkg, version: '9.8.7' }));
+      const file = join(h.dir, 'release.bundle');
+      writeFileSync(file, buildBundle({ root: tree, include: ['package.json', 'dist/controller', 'dist/hw', 'dist/firmware'], version: '9.8.7', privateKey: key.privateKey }));
+      const v = await verifyBundle(file, '9.8.7', key.publicKey, join(h.dir, 'work'));
+      const slot = h.slots.prepare(h.slots.inactiveSlot());
+      await installPayload(v.payloadPath, slot, { version: '9.8.7', jobId: 'job-real', factoryDir: REPO });
+      const start = (): string => {
+        const r = spawnSync('sh', [join(REPO, 'scripts/ota-start.sh'), 'version'], { encoding: 'utf8', env: { ...process.env, TONEWALL_OTA_ROOT: h.root, NODE: process.execPath } });
+        assert.equal(r.status, 0, r.stderr);
+        return r.stdout;
+      };
+      assert.doesNotMatch(start(), /9\.8\.7/, 'before the switch the factory tree runs');
+      h.slots.switchTo('a');
+      assert.match(start(), /9\.8\.7/, 'after the switch the slot runs');
+      h.slots.switchTo('factory');
+      assert.doesNotMatch(start(), /9\.8\.7/, 'switched back: the factory tree again');
+    } finally {
+      h.dispose();
+    }
   });
 });
 
