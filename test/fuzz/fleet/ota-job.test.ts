@@ -59,7 +59,7 @@ const POOL = Array.from({ length: 64 }, (_v, i) =>
 const POOL_TEXT = new Set(POOL.map((j) => JSON.stringify(j)));
 
 const signedAndChanged = fc.tuple(fc.integer({ min: 0, max: POOL.length - 1 }), fc.constantFrom(...KEYS, 'none'), scalar).map(([i, field, value]) => {
-  const job = structuredClone(POOL[i] ?? {}) as Record<string, unknown>;
+  const job: Record<string, unknown> = structuredClone<Record<string, unknown>>(POOL[i] ?? {});
   if (field === 'none') return job;
   const artifact = job['artifact'] as Record<string, unknown>;
   if (field === 'url' || field === 'sha256' || field === 'size' || field === 'format') artifact[field] = value;
