@@ -100,13 +100,25 @@ export class IncomingCall extends TypedEmitter<IncomingCallEvents> {
   }
 
   /**
-   * Checks the INVITE before it is offered (§8.2.2.3, RFC 4028 §9); answers 420/422/400 itself and
+   * Checks the INVITE before it is offered (§8.2.2.3, §8.2.3, RFC 4028 §9); answers 420/415/406/422/400 itself and
    * returns false when it cannot go on.
    */
   precheck(): boolean {
     const unsupported = headerValues(this.request, 'require').map((o) => o.trim().toLowerCase()).filter((o) => !SUPPORTED_OPTIONS.includes(o));
     if (unsupported.length > 0) {
       this.reject(420, 'Bad Extension', [{ name: 'unsupported', value: unsupported.join(', ') }]);
+      return false;
+    }
+    // §8.2.3: a body we cannot read → 415 with what we accept (RFC 4475 §3.3.7); an Accept that
+    // excludes SDP leaves no way to answer → 406 (§21.4.7; RFC 4475 §3.3.15).
+    const contentType = header(this.request, 'content-type');
+    if (this.request.body.length > 0 && !/^\s*application\/sdp\s*(;|$)/i.test(contentType ?? 'application/sdp')) {
+      this.reject(415, undefined, [{ name: 'accept', value: 'application/sdp' }]);
+      return false;
+    }
+    const accept = headerValues(this.request, 'accept').map((a) => a.split(';')[0]?.trim().toLowerCase() ?? '');
+    if (accept.length > 0 && !accept.some((a) => a === 'application/sdp' || a === 'application/*' || a === '*/*')) {
+      this.reject(406, undefined, [{ name: 'accept', value: 'application/sdp' }]);
       return false;
     }
     const options = [...headerValues(this.request, 'supported'), ...headerValues(this.request, 'require')].map((o) => o.trim().toLowerCase());

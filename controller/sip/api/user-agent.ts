@@ -7,7 +7,9 @@
  *
  * Requests outside a dialog (§8.2): INVITE → IncomingCall ('incoming-call'; 480 when nobody
  * listens), OPTIONS → 200 with Allow/Accept/Supported (§11.2), CANCEL → 200 + 487 on the INVITE or
- * 481 (§9.2), BYE/other in-dialog requests without a dialog → 481, unknown methods → 405 (§8.2.1).
+ * 481 (§9.2), BYE/other in-dialog requests without a dialog → 481, methods we know but do not serve
+ * (REGISTER, SUBSCRIBE, …) → 405, unknown methods → 501 (§8.2.1), an unknown Request-URI scheme → 416,
+ * Require with an extension we lack → 420 (§8.2.2).
  */
 import type { Clock } from '../../../hw/base/clock';
 import { systemClock } from '../../../hw/base/clock';
@@ -15,7 +17,7 @@ import type { Logger } from '../../../hw/base/logger';
 import { TypedEmitter } from '../../../hw/base/typed-emitter';
 import type { SipConfig } from '../../config/schema';
 import { buildResponse, newBranch, newCallId, newTag } from '../core/messages/build';
-import { addHeader, header, newRequest, type SipRequest, type SipResponse } from '../core/messages/message';
+import { addHeader, header, headerValues, newRequest, type SipRequest, type SipResponse } from '../core/messages/message';
 import { formatNameAddr, parseNameAddr } from '../core/messages/name-addr';
 import { formatHostPort, parseSipUri } from '../core/messages/uri';
 import { TransactionLayer, type ClientTransaction, type ServerTransaction } from '../core/transaction-layer';
@@ -37,6 +39,12 @@ import { IncomingCall } from './incoming-call';
 import { OutgoingCall } from './outgoing-call';
 import { ALLOWED_METHODS, type UaContext } from './ua-context';
 import type { SessionTimerPolicy } from '../core/dialogs/session-timer';
+
+
+/** Methods of RFC 3261 and its extensions we recognise but do not serve (answered 405). */
+const KNOWN_METHODS: readonly string[] = ['REGISTER', 'SUBSCRIBE', 'NOTIFY', 'MESSAGE', 'REFER', 'PUBLISH'];
+/** Option tags we support (Require → 420 otherwise). */
+const UA_OPTIONS: readonly string[] = ['timer', '100rel'];
 
 export interface InviteRequest {
   /** Where to call, e.g. `sip:100@10.0.0.5:5060`. */
@@ -305,6 +313,21 @@ export class SipUserAgent extends TypedEmitter<SipUserAgentEvents> {
   }
 
   private onRequest(req: SipRequest, tx: ServerTransaction, _from: RemoteInfo): void {
+    if (req.method !== 'ACK' && req.method !== 'CANCEL') {
+      // §8.2.2.1: a Request-URI scheme we do not understand → 416 (RFC 4475 §3.3.2, §3.3.3).
+      const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(req.uri)?.[1]?.toLowerCase();
+      if (scheme !== 'sip' && scheme !== 'sips' && scheme !== 'tel') {
+        this.respond(tx, req, 416);
+        return;
+      }
+      // §8.2.2.3: Require naming an extension we lack → 420 listing it in Unsupported (RFC 4475 §3.3.5).
+      // INVITEs are checked by IncomingCall.precheck (same rule, same options).
+      const unsupported = headerValues(req, 'require').map((o) => o.trim()).filter((o) => o !== '' && !UA_OPTIONS.includes(o.toLowerCase()));
+      if (unsupported.length > 0 && req.method !== 'INVITE') {
+        this.respond(tx, req, 420, { Unsupported: unsupported.join(', ') });
+        return;
+      }
+    }
     const toTag = parseNameAddr(header(req, 'to') ?? '').params.get('tag');
     switch (req.method) {
       case 'INVITE':
@@ -335,7 +358,10 @@ export class SipUserAgent extends TypedEmitter<SipUserAgentEvents> {
         else this.respond(tx, req, 200, { Allow: ALLOWED_METHODS, Accept: 'application/sdp', Supported: '' });
         return;
       default:
-        this.respond(tx, req, 405, { Allow: ALLOWED_METHODS });
+        // §8.2.1: a method we know but do not serve → 405 with Allow; one we do not know → 501
+        // (§21.5.2; RFC 4475 §3.1.1.5: RE%47IST%45R is not REGISTER).
+        if (KNOWN_METHODS.includes(req.method)) this.respond(tx, req, 405, { Allow: ALLOWED_METHODS });
+        else this.respond(tx, req, 501, { Allow: ALLOWED_METHODS });
     }
   }
 

@@ -12,7 +12,7 @@
  *   answered 400 with the parser's error in a Warning header when that is possible (§8.2).
  */
 import type { Clock } from '../../../hw/base/clock';
-import { errorMessage } from '../../../hw/base/errors';
+import { TonewallError, errorMessage } from '../../../hw/base/errors';
 import type { Logger } from '../../../hw/base/logger';
 import { badRequestFor } from './messages/bad-request';
 import { buildResponse } from './messages/build';
@@ -118,7 +118,7 @@ export class TransactionLayer {
       this.log.warn('dropped unparseable SIP datagram', { from: `${from.address}:${from.port}`, error: errorMessage(err), bytes: data.length });
       // §8.2: answer a malformed request 400 when its Via/From/To/Call-ID/CSeq can be found; the
       // response goes back to the source address and port (RFC 3581 §4 behaviour).
-      const bad = badRequestFor(data, errorMessage(err), this.userAgent);
+      const bad = badRequestFor(data, errorMessage(err), this.userAgent, err instanceof TonewallError && err.code === 'ESIPVERSION' ? 505 : 400);
       if (bad) this.send(bad, { address: from.address, port: from.port });
       return;
     }

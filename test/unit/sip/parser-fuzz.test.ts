@@ -118,4 +118,9 @@ describe('SIP parser fuzz (DESIGN.md §7)', function () {
       { seed: 99, numRuns: 20_000 },
     );
   });
+
+  it('regression (message-parser fuzz, seed 5349154): a 3000-byte Via value is rejected with a message of at most 400 characters', () => {
+    const text = `INVITE sip:2001@10.0.0.1 SIP/2.0\r\nVia: ${'a'.repeat(3000)}\r\nMax-Forwards: 70\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\n\r\n`;
+    assert.throws(() => parseMessage(Buffer.from(text)), (e: unknown) => e instanceof TonewallError && e.code === 'ESIPHEADER' && e.message.length <= 400 && /^Via "a{57}\.\.\.": expected/.test(e.message));
+  });
 });

@@ -96,12 +96,18 @@ describe('SIP message parser (RFC 3261 §7, §20, §25)', () => {
     throwsCode(() => parse([...INVITE, 'Content-Length: 12a'], ''), 'ESIPLENGTH', /Content-Length "12a" is not a decimal number/);
   });
 
-  for (const missing of ['Via', 'From', 'To', 'Call-ID', 'CSeq', 'Max-Forwards']) {
+  for (const missing of ['Via', 'From', 'To', 'Call-ID', 'CSeq']) {
     it(`§8.1.1 a request without ${missing} is rejected naming the header`, () => {
       const lines = INVITE.filter((l) => !l.toLowerCase().startsWith(missing.toLowerCase() + ':'));
       throwsCode(() => parse(lines), 'ESIPMISSING', new RegExp(`missing mandatory header ${missing}`));
     });
   }
+
+  it('§16.3 a request without Max-Forwards is accepted (only proxies act on it; RFC 4475 §3.4.1); a non-numeric one is an error', () => {
+    const lines = INVITE.filter((l) => !l.toLowerCase().startsWith('max-forwards:'));
+    assert.equal(parse(lines).kind, 'request');
+    throwsCode(() => parse(INVITE.map((l) => (l.toLowerCase().startsWith('max-forwards:') ? 'Max-Forwards: seventy' : l))), 'ESIPHEADER', /Max-Forwards "seventy" is not a decimal number/);
+  });
 
   it('§8.1.1.5 CSeq method must match the request method', () => {
     throwsCode(() => parse(INVITE.map((l) => (l.startsWith('CSeq') ? 'CSeq: 1 ACK' : l))), 'ESIPCSEQ', /CSeq method "ACK" does not match request method "INVITE"/);

@@ -7,7 +7,7 @@
  *   commas outside double quotes and outside <angle brackets>. Headers whose values may contain
  *   commas (Date, the auth headers, …) are never split.
  */
-import { TonewallError } from '../../../../hw/base/errors';
+import { sipError } from './sip-error';
 
 /** §7.3.3 compact forms, plus the ones later RFCs registered that we are likely to meet. */
 const COMPACT: Readonly<Record<string, string>> = {
@@ -48,7 +48,7 @@ const TOKEN = /^[A-Za-z0-9\-.!%*_+`'~]+$/;
 
 /** The lower-case long name for a header name as received (compact forms expanded). */
 export function normalizeHeaderName(name: string): string {
-  if (!TOKEN.test(name)) throw new TonewallError('ESIPHEADER', `header name "${name}" is not a token (RFC 3261 §25.1)`);
+  if (!TOKEN.test(name)) throw sipError('ESIPHEADER', `header name "${name}" is not a token (RFC 3261 §25.1)`);
   const lower = name.toLowerCase();
   return COMPACT[lower] ?? lower;
 }
@@ -86,8 +86,8 @@ export function splitHeaderList(value: string, name: string): string[] {
       start = i + 1;
     }
   }
-  if (inQuote) throw new TonewallError('ESIPHEADER', `${canonicalHeaderName(name)} value "${value}" has an unterminated quoted string`);
+  if (inQuote) throw sipError('ESIPHEADER', `${canonicalHeaderName(name)} value "${value}" has an unterminated quoted string`);
   out.push(value.slice(start).trim());
-  if (out.some((v) => v === '')) throw new TonewallError('ESIPHEADER', `${canonicalHeaderName(name)} value "${value}" has an empty list element`);
+  if (out.some((v) => v === '')) throw sipError('ESIPHEADER', `${canonicalHeaderName(name)} value "${value}" has an empty list element`);
   return out;
 }

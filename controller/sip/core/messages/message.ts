@@ -5,7 +5,7 @@
  * (§7.3.1) hold one entry per value. Typed accessors parse on demand and throw `TonewallError`
  * naming the header when it is missing or malformed.
  */
-import { TonewallError } from '../../../../hw/base/errors';
+import { sipError } from './sip-error';
 import { canonicalHeaderName, isListHeader, normalizeHeaderName, splitHeaderList } from './headers';
 import { parseNameAddr, type NameAddr } from './name-addr';
 import { parseVia, type Via } from './via';
@@ -53,7 +53,7 @@ export function header(msg: SipMessage, name: string): string | undefined {
 
 function required(msg: SipMessage, name: string): string {
   const v = header(msg, name);
-  if (v === undefined) throw new TonewallError('ESIPMISSING', `missing mandatory header ${canonicalHeaderName(normalizeHeaderName(name))}`);
+  if (v === undefined) throw sipError('ESIPMISSING', `missing mandatory header ${canonicalHeaderName(normalizeHeaderName(name))}`);
   return v;
 }
 
@@ -61,7 +61,9 @@ function required(msg: SipMessage, name: string): string {
 export function addHeader(msg: SipMessage, name: string, value: string): void {
   const key = normalizeHeaderName(name);
   // An empty list is legal for some list headers (Supported, Allow, Accept: §20): keep it as one empty value.
-  const values = isListHeader(key) && value.trim() !== '' ? splitHeaderList(value, key) : [value.trim()];
+  // LWS is SP / HTAB (§25.1); String#trim would also strip characters a value may hold (U+FEFF, RFC 4475 §3.1.1.2).
+  const v = value.replace(/^[ \t]+|[ \t]+$/g, '');
+  const values = isListHeader(key) && v !== '' ? splitHeaderList(v, key) : [v];
   for (const v of values) msg.headers.push({ name: key, value: v });
 }
 
@@ -84,7 +86,7 @@ export function parseCSeq(value: string): CSeq {
   const m = /^\s*([0-9]{1,10})\s+([A-Za-z0-9\-.!%*_+`'~]+)\s*$/.exec(value);
   const seq = m ? Number(m[1]) : NaN;
   // §8.1.1.5: the sequence number is a 32-bit unsigned integer below 2**31.
-  if (!m || !(seq < 2 ** 31)) throw new TonewallError('ESIPHEADER', `CSeq "${value}": expected "<number below 2^31> <method>"`);
+  if (!m || !(seq < 2 ** 31)) throw sipError('ESIPHEADER', `CSeq "${value}": expected "<number below 2^31> <method>"`);
   return { seq, method: m[2] ?? '' };
 }
 

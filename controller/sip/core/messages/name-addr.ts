@@ -8,6 +8,7 @@
  * Contract: the URI is kept as text (`uri`) and parsed on demand, so non-SIP URIs (tel:) pass.
  */
 import { TonewallError } from '../../../../hw/base/errors';
+import { sipError } from './sip-error';
 import { formatParams, parseParams } from './uri';
 
 export interface NameAddr {
@@ -18,7 +19,7 @@ export interface NameAddr {
 }
 
 function naError(value: string, why: string): TonewallError {
-  return new TonewallError('ESIPHEADER', `address "${value}": ${why}`);
+  return sipError('ESIPHEADER', `address "${value}": ${why}`);
 }
 
 export function parseNameAddr(value: string): NameAddr {
@@ -60,8 +61,36 @@ export function parseNameAddr(value: string): NameAddr {
   if (!/^[A-Za-z][A-Za-z0-9+.-]*:/.test(uri)) throw naError(value, `"${uri}" is not an absolute URI`);
   rest = rest.trim();
   if (rest !== '' && !rest.startsWith(';')) throw naError(value, `unexpected "${rest}" after the URI`);
-  const params = parseParams(rest.replace(/\s*;\s*/g, ';').slice(1), value);
-  return { displayName, uri, params };
+  return { displayName, uri, params: headerParams(rest, value) };
+}
+
+/**
+ * Header parameters after the address (§25.1 generic-param: token [= token / host / quoted-string]).
+ * A quoted value (RFC 4475 §3.1.1.2: UTF-8 inside quotes) is kept with its quotes; ';' inside quotes
+ * does not split. Other values follow the URI parameter grammar (parseParams).
+ */
+function headerParams(rest: string, value: string): Map<string, string | null> {
+  if (!rest.includes('"')) return parseParams(rest.replace(/\s*;\s*/g, ';').slice(1), value);
+  const params = new Map<string, string | null>();
+  let i = 1;
+  while (i <= rest.length) {
+    let j = i;
+    let quoted = false;
+    for (; j < rest.length && (quoted || rest[j] !== ';'); j++) {
+      if (rest[j] === '\\' && quoted) j++;
+      else if (rest[j] === '"') quoted = !quoted;
+    }
+    if (quoted) throw naError(value, 'unterminated quoted parameter value');
+    const part = rest.slice(i, j).trim();
+    const eq = part.indexOf('=');
+    const v = eq < 0 ? null : part.slice(eq + 1).trim();
+    if (v !== null && v.startsWith('"')) {
+      if (!v.endsWith('"') || v.length < 2) throw naError(value, `parameter value ${v.slice(0, 40)} has text after its closing quote`);
+      params.set(part.slice(0, eq).trim().toLowerCase(), v);
+    } else for (const [k, pv] of parseParams(part, value)) params.set(k, pv);
+    i = j + 1;
+  }
+  return params;
 }
 
 function quoteDisplayName(name: string): string {

@@ -10,7 +10,9 @@
  *
  * Every error is a `TonewallError` with code ESIP* naming the bad value.
  */
-import { TonewallError } from '../../../../hw/base/errors';
+import { TonewallError, errorMessage } from '../../../../hw/base/errors';
+import { sipError } from './sip-error';
+import { parseSipUri } from './uri';
 import { canonicalHeaderName, isListHeader } from './headers';
 import { addHeader, cseq, from, header, to, vias, type SipMessage } from './message';
 
@@ -20,9 +22,11 @@ export const MAX_MESSAGE_BYTES = 65535;
 const METHOD = /^[A-Za-z0-9\-.!%*_+`'~]+$/;
 const ONE_PER_LINE = new Set(['via', 'route', 'record-route', 'contact']);
 const MANDATORY = ['to', 'from', 'cseq', 'call-id', 'via'] as const;
+/** Headers a message carries at most once (§7.3.1: only list headers may repeat; RFC 4475 §3.3.9, §3.3.10). */
+const SINGLE = ['to', 'from', 'cseq', 'call-id', 'max-forwards', 'content-length', 'content-type'] as const;
 
 function parseError(code: string, message: string): TonewallError {
-  return new TonewallError(code, message);
+  return sipError(code, message);
 }
 
 function short(s: string): string {
@@ -50,8 +54,12 @@ function logicalLines(text: string): string[] {
 
 function parseStartLine(line: string): SipMessage {
   if (/^SIP\//i.test(line)) {
-    const m = /^SIP\/2\.0 +([0-9]{3}) ?(.*)$/i.exec(line);
-    if (!m) throw parseError('ESIPSTART', `status line "${short(line)}": expected "SIP/2.0 <3-digit code> <reason>"`);
+    // Status-Code is exactly 3 digits followed by SP (RFC 3261 §7.2; RFC 4475 §3.1.2.18: 4294967301 is no code).
+    const m = /^SIP\/2\.0 +([0-9]{3})(?:[ \t](.*))?$/i.exec(line);
+    if (!m) {
+      if (/^SIP\/2\.0 /i.test(line)) throw parseError('ESIPSTART', `status line "${short(line)}": expected "SIP/2.0 <3-digit code> <reason>"`);
+      throw parseError('ESIPVERSION', `SIP version in "${short(line)}" is not SIP/2.0`);
+    }
     const status = Number(m[1]);
     if (status < 100 || status > 699) throw parseError('ESIPSTART', `status code ${status} is outside 100-699`);
     return { kind: 'response', status, reason: (m[2] ?? '').trim(), headers: [], body: Buffer.alloc(0) };
@@ -62,6 +70,18 @@ function parseStartLine(line: string): SipMessage {
   if (!METHOD.test(method)) throw parseError('ESIPSTART', `method "${short(method)}" is not a token`);
   if (version.toUpperCase() !== 'SIP/2.0') throw parseError('ESIPVERSION', `SIP version "${short(version)}" is not SIP/2.0`);
   if (!/^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$/.test(uri)) throw parseError('ESIPSTART', `Request-URI "${short(uri)}" is not an absolute URI`);
+  if (/^sips?:/i.test(uri)) {
+    // A sip:/sips: Request-URI must parse as one (RFC 5118 §4.2: an unbracketed IPv6 host is not a
+    // host:port) and carries no headers (§19.1.1 table: "headers" not allowed in a Request-URI;
+    // RFC 4475 §3.1.2.11).
+    let parsed;
+    try {
+      parsed = parseSipUri(uri);
+    } catch (err) {
+      throw parseError('ESIPSTART', `Request-URI: ${errorMessage(err)}`);
+    }
+    if (parsed.headers !== undefined) throw parseError('ESIPSTART', `Request-URI "${short(uri)}" carries headers ("?${short(parsed.headers)}"), which a Request-URI may not`);
+  }
   return { kind: 'request', method, uri, headers: [], body: Buffer.alloc(0) };
 }
 
@@ -77,15 +97,19 @@ export function parseMessage(buf: Buffer): SipMessage {
   for (const line of lines.slice(1)) {
     const colon = line.indexOf(':');
     if (colon <= 0) throw parseError('ESIPHEADER', `header line "${short(line)}" has no "name:"`);
-    addHeader(msg, line.slice(0, colon).trim(), line.slice(colon + 1).trim());
+    addHeader(msg, line.slice(0, colon).trim(), line.slice(colon + 1));
   }
   for (const name of MANDATORY) {
     if (header(msg, name) === undefined) throw parseError('ESIPMISSING', `missing mandatory header ${canonicalHeaderName(name)}`);
   }
-  if (msg.kind === 'request' && header(msg, 'max-forwards') === undefined && msg.method !== 'ACK' && msg.method !== 'CANCEL') {
-    // §8.1.1.6 requires it from UACs; we insist, except on ACK/CANCEL which copy from the INVITE.
-    throw parseError('ESIPMISSING', 'missing mandatory header Max-Forwards');
+  for (const name of SINGLE) {
+    const n = msg.headers.reduce((k, h) => k + (h.name === name ? 1 : 0), 0);
+    if (n > 1) throw parseError('ESIPDUPLICATE', `header ${canonicalHeaderName(name)} appears ${n} times; it may appear once`);
   }
+  // Max-Forwards is required of UACs (§8.1.1.6) but only proxies act on it (§16.3): a request
+  // without it (an RFC 2543 peer, RFC 4475 §3.4.1) is accepted; when present it must be a number.
+  const maxForwards = header(msg, 'max-forwards');
+  if (maxForwards !== undefined && !/^[0-9]{1,10}$/.test(maxForwards)) throw parseError('ESIPHEADER', `Max-Forwards "${short(maxForwards)}" is not a decimal number`);
   // The headers every transaction and dialog decision reads are validated here, so a malformed one
   // is rejected at the edge with its name in the error (RFC 4475 §3.1.2 cases) rather than later.
   from(msg);

@@ -8,7 +8,9 @@
  * text otherwise. Scheme and parameter names are compared case-insensitively (§19.1.4) and kept in
  * lower case; the user part is case-sensitive and kept as written.
  */
+import { isIPv6 } from 'node:net';
 import { TonewallError } from '../../../../hw/base/errors';
+import { sipError } from './sip-error';
 
 export interface SipUri {
   scheme: 'sip' | 'sips';
@@ -25,11 +27,10 @@ export interface SipUri {
 }
 
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/;
-const IPV6 = /^[0-9A-Fa-f:.]+$/;
-const TOKEN_PARAM = /^[A-Za-z0-9\-_.!~*'()[\]/:&+$%]+$/;
+const TOKEN_PARAM = /^[A-Za-z0-9\-_.!~*'()[\]/:&+$%`]+$/;
 
 function uriError(text: string, why: string): TonewallError {
-  return new TonewallError('ESIPURI', `SIP URI "${text}": ${why}`);
+  return sipError('ESIPURI', `SIP URI "${text}": ${why}`);
 }
 
 /** Parses host[:port] (§25.1 hostport). */
@@ -43,7 +44,8 @@ export function parseHostPort(text: string, whole: string = text): { host: strin
     host = text.slice(1, close);
     rest = text.slice(close + 1);
     ipv6 = true;
-    if (!IPV6.test(host) || !host.includes(':')) throw uriError(whole, `"${host}" is not an IPv6 address`);
+    // RFC 4291 §2.2 text forms (RFC 5118 §4.10: the 3-colon form the RFC 3261 ABNF let through is not one).
+    if (!isIPv6(host)) throw uriError(whole, `"${host}" is not an IPv6 address`);
   } else {
     const colon = text.indexOf(':');
     host = colon < 0 ? text : text.slice(0, colon);

@@ -5,7 +5,7 @@
  *
  * LWS is allowed around "/" in the sent-protocol and around ";" (§25.1).
  */
-import { TonewallError } from '../../../../hw/base/errors';
+import { sipError } from './sip-error';
 import { formatHostPort, formatParams, parseHostPort, parseParams } from './uri';
 
 /** The branch magic cookie of RFC 3261 §8.1.1.7. */
@@ -21,13 +21,13 @@ export interface Via {
 
 export function parseVia(value: string): Via {
   const m = /^\s*SIP\s*\/\s*2\.0\s*\/\s*([A-Za-z0-9-]+)\s+([^;\s]+)\s*(;.*)?$/is.exec(value);
-  if (!m) throw new TonewallError('ESIPHEADER', `Via "${value}": expected "SIP/2.0/<transport> <host>[:port][;params]"`);
+  if (!m) throw sipError('ESIPHEADER', `Via "${value}": expected "SIP/2.0/<transport> <host>[:port][;params]"`);
   const transport = (m[1] ?? '').toUpperCase();
   const hp = parseHostPort(m[2] ?? '', value);
   const params = parseParams((m[3] ?? '').replace(/\s*;\s*/g, ';').replace(/\s*=\s*/g, '=').slice(1), value);
   const rport = params.get('rport');
   if (rport !== undefined && rport !== null && !/^[0-9]{1,5}$/.test(rport)) {
-    throw new TonewallError('ESIPHEADER', `Via "${value}": rport "${rport}" is not a port number`);
+    throw sipError('ESIPHEADER', `Via "${value}": rport "${rport}" is not a port number`);
   }
   return { transport, host: hp.host, port: hp.port, params };
 }
