@@ -113,6 +113,39 @@ export const sipEdgeSchema = z
     banS: z.number().int().min(1).default(3600),
     /** A rejection is logged once per source and reason per interval (then counted). */
     logIntervalS: z.number().int().min(1).default(60),
+    /**
+     * Digest authentication for sources outside the allow list (docs/sip.md "Edge"): their requests
+     * are challenged 401 (RFC 3261 §22.4, RFC 8760) instead of dropped; a source that answers with
+     * the credentials of a user below is admitted like a peer for sessionTtlS after its last
+     * authenticated request; maxFailures wrong answers ban it for banS.
+     */
+    authenticateUnknown: z
+      .object({
+        enabled: z.boolean().default(false),
+        realm: z.string().regex(/^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/, 'expected printable ASCII without a quote at the ends').refine((r) => !/["\\]/.test(r), 'no quote or backslash').default('tonewall'),
+        /** Offered in this order (RFC 8760 §2.4: strongest first). */
+        algorithms: z.array(z.enum(['SHA-256', 'MD5'])).min(1).refine((l) => new Set(l).size === l.length, { message: 'each algorithm at most once' }).default(['SHA-256', 'MD5']),
+        users: z
+          .array(
+            z
+              .object({
+                username: z.string().regex(/^[\x21-\x7e]{1,64}$/, 'expected 1-64 printable ASCII characters').refine((u) => !/["\\]/.test(u), 'no quote or backslash'),
+                /** The password, or a file holding it (first line; preferred: keeps it out of the config). */
+                password: z.string().min(1).optional(),
+                passwordFile: z.string().min(1).optional(),
+              })
+              .strict()
+              .refine((u) => (u.password === undefined) !== (u.passwordFile === undefined), { message: 'give exactly one of password or passwordFile' }),
+          )
+          .default([]),
+        /** A nonce older than this is stale (answered 401 stale=true, not counted as a failure). */
+        nonceTtlS: z.number().int().min(10).max(3600).default(300),
+        maxFailures: z.number().int().min(1).max(100).default(5),
+        sessionTtlS: z.number().int().min(60).max(86400).default(3600),
+      })
+      .strict()
+      .refine((a) => !a.enabled || a.users.length > 0, { message: 'enabled needs at least one user', path: ['users'] })
+      .prefault({}),
   })
   .strict();
 

@@ -6,6 +6,9 @@
  *   unknown source: refused; more than unknownBurst requests
  *     within unknownWindowMs bans it (scanners: OPTIONS/REGISTER/INVITE sweeps)  → 'unknown-source' / 'banned'
  *
+ * A source that answers the edge's digest challenge (digest-gate.ts) is admitted like a peer for a
+ * while (`authenticatedSource`); failed answers count towards a ban (`authFailure`).
+ *
  * Each refusal says whether to log it: once per source and reason per logIntervalMs, with the count
  * refused silently since the last line (no log flood). Tables are bounded (`maxSources`): the
  * oldest entries go first, bans last.
@@ -49,6 +52,9 @@ export class EdgePolicy {
   private readonly unknown = new Map<string, { count: number; windowStartMs: number }>();
   private readonly bans = new Map<string, number>();
   private readonly logged = new Map<string, { atMs: number; suppressed: number }>();
+  /** Sources that answered a digest challenge (sip.edge.authenticateUnknown): admitted until the time kept. */
+  private readonly authenticated = new Map<string, number>();
+  private readonly authFailures = new Map<string, number>();
   private readonly counters: EdgeStats = { accepted: 0, refused: { 'unknown-source': 0, 'rate-limited': 0, banned: 0 }, bansActive: 0, bansTotal: 0 };
   private readonly max: number;
 
@@ -71,7 +77,9 @@ export class EdgePolicy {
       if (until > now) return this.refuse(source, 'banned', now, false);
       this.bans.delete(source);
     }
-    if (this.o.allow.has(source)) {
+    const authUntil = this.authenticated.get(source);
+    if (authUntil !== undefined && authUntil <= now) this.authenticated.delete(source);
+    if (this.o.allow.has(source) || (authUntil !== undefined && authUntil > now)) {
       if (this.takeToken(source, now)) {
         this.counters.accepted++;
         return { accept: true };
@@ -94,6 +102,39 @@ export class EdgePolicy {
       return this.refuse(source, 'banned', now, true);
     }
     return this.refuse(source, 'unknown-source', now, false);
+  }
+
+  /** True while `sourceAddress` is banned (connections from it are refused at accept). */
+  isBanned(sourceAddress: string): boolean {
+    return (this.bans.get(normaliseIp(sourceAddress)) ?? 0) > this.clock.monotonicMs();
+  }
+
+  /** A source that answered a digest challenge: admitted like a peer (rate-limited) for `ttlMs`. */
+  authenticatedSource(sourceAddress: string, ttlMs: number): void {
+    const source = normaliseIp(sourceAddress);
+    this.authenticated.delete(source);
+    this.authenticated.set(source, this.clock.monotonicMs() + ttlMs);
+    trim(this.authenticated, this.max);
+    this.authFailures.delete(source);
+    this.unknown.delete(source);
+  }
+
+  /** Counts a failed authentication; the `maxFailures`-th bans the source (returns true then). */
+  authFailure(sourceAddress: string, maxFailures: number): boolean {
+    const source = normaliseIp(sourceAddress);
+    const n = (this.authFailures.get(source) ?? 0) + 1;
+    this.authFailures.delete(source);
+    if (n < maxFailures) {
+      this.authFailures.set(source, n);
+      trim(this.authFailures, this.max);
+      return false;
+    }
+    const now = this.clock.monotonicMs();
+    this.authenticated.delete(source);
+    this.bans.set(source, now + this.o.banMs);
+    trim(this.bans, this.max);
+    this.counters.bansTotal++;
+    return true;
   }
 
   private takeToken(source: string, now: number): boolean {
