@@ -6,7 +6,8 @@
  *   nonce not ours                               → challenge, a failure
  *   nonce older than nonceTtlMs, digest right    → challenge with stale=true, not a failure
  *   unknown user, wrong digest, qop ≠ auth,
- *   digest-uri ≠ Request-URI, nc not increasing  → challenge, a failure (the edge bans after maxFailures)
+ *   digest-uri not the Request-URI's resource,
+ *   nc not increasing                            → challenge, a failure (the edge bans after maxFailures)
  *   right                                        → admitted (the user's name)
  *
  * Nonces are stateless: `<issued ms, base 36>.<HMAC-SHA256(secret, issued:realm), 32 hex>` with a
@@ -21,6 +22,7 @@ import type { Clock } from '../../../hw/base/clock';
 import { parseAuthParams, digestResponse } from '../auth/digest';
 import { buildResponse, newTag } from '../core/messages/build';
 import { addHeader, header, type SipRequest, type SipResponse } from '../core/messages/message';
+import { parseSipUri } from '../core/messages/uri';
 
 export interface DigestGateOptions {
   realm: string;
@@ -38,6 +40,23 @@ export type GateResult =
   | { kind: 'challenge'; stale: boolean; failure: boolean; reason: string; username?: string };
 
 const MAX_NONCES = 10_000;
+
+/**
+ * The digest-uri names the Request-URI (RFC 7616 §3.4.6): the same text, or (as several UACs
+ * send, sipp among them) the same scheme, host and port without a user part. A user part that
+ * differs from the Request-URI's is refused.
+ */
+function sameResource(digestUri: string, requestUri: string): boolean {
+  if (digestUri === requestUri) return true;
+  try {
+    const d = parseSipUri(digestUri);
+    const r = parseSipUri(requestUri);
+    if (d.user !== undefined && d.user !== r.user) return false;
+    return d.scheme === r.scheme && d.host.toLowerCase() === r.host.toLowerCase() && (d.port ?? 5060) === (r.port ?? 5060);
+  } catch {
+    return false;
+  }
+}
 
 export class DigestGate {
   private readonly secret: Buffer;
@@ -91,7 +110,7 @@ export class DigestGate {
     const cnonce = p.get('cnonce') ?? '';
     if (!/^[0-9a-fA-F]{8}$/.test(nc) || cnonce === '') return fail('nc or cnonce missing');
     const uri = p.get('uri') ?? '';
-    if (uri !== req.uri) return fail('digest-uri is not the Request-URI');
+    if (!sameResource(uri, req.uri)) return fail('digest-uri is not the Request-URI');
     const expected = digestResponse({ algorithm, username: username ?? '', password, realm: this.o.realm, nonce, method: req.method, uri, qop: 'auth', nc, cnonce });
     const got = Buffer.from((p.get('response') ?? '').toLowerCase());
     const want = Buffer.from(expected);
