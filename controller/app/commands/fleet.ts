@@ -5,6 +5,8 @@
  *   fleet watch [--device D] [--topic events/#] live, one JSON line per message
  *   fleet call <device> <method> [--params JSON] [--sign-key PEM] [--expiry-s N] [--timeout-s N]
  *   fleet config push <device> --file F [--sign-key PEM] [--timeout-s N]
+ *   fleet ota push <device> --file JOB [--sign-key PEM] [--timeout-s N]   follows ota/state to the end
+ *   fleet ota cancel <device>                                              withdraws the retained job
  *
  * Common options: --url, --cafile, --cert, --key, --username (password from TONEWALL_FLEET_PASSWORD),
  * --root (default tonewall/v1), --actor. Exit codes: 0 ok; 1 error reply / rejected config /
@@ -19,6 +21,7 @@ import { topicLevel } from '../../fleet/topics';
 import { connectFleet } from '../../fleet-client/connect';
 import { formatFleetTable, listFleet } from '../../fleet-client/fleet-list';
 import { pushConfig } from '../../fleet-client/config-push';
+import { cancelOtaJob, pushOtaJob } from '../../fleet-client/ota-push';
 import { watchFleet } from '../../fleet-client/watch';
 
 const OPTIONS = {
@@ -43,11 +46,13 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-const USAGE = `usage: tonewall fleet <list|watch|call|config push> [options]
+const USAGE = `usage: tonewall fleet <list|watch|call|config push|ota push|ota cancel> [options]
   fleet list [--json]
   fleet watch [--device D] [--topic events/#] [--count N]
   fleet call <device> <method> [--params JSON] [--sign-key PEM] [--expiry-s N] [--timeout-s N]
   fleet config push <device> --file F [--version N] [--sign-key PEM] [--timeout-s N]
+  fleet ota push <device> --file JOB.json [--sign-key PEM] [--timeout-s N]  (prints each ota/state)
+  fleet ota cancel <device>
 options: --url URL --cafile F --cert F --key F --username U (password: TONEWALL_FLEET_PASSWORD)
          --client-id ID --root tonewall/v1 --actor NAME
 exit: 0 ok, 1 error reply / rejected / connection failed, 2 usage error / timeout`;
@@ -131,6 +136,8 @@ function dispatch(sub: string | undefined, args: string[], values: Values): Acti
       return callAction(args, values, timeoutMs);
     case 'config':
       return configAction(args, values, timeoutMs);
+    case 'ota':
+      return otaAction(args, values, timeoutMs);
     default:
       throw new UsageError(`unknown fleet command "${sub ?? ''}"`);
   }
@@ -190,5 +197,25 @@ function configAction(args: string[], values: Values, timeoutMs: number): Action
     const r = await pushConfig(client, { root: values.root, dev: device, config, timeoutMs, ...(version !== undefined ? { version } : {}), ...(values.actor !== undefined ? { actor: values.actor } : {}), ...(sign !== undefined ? { sign } : {}) });
     console.log(JSON.stringify(r.reported));
     return (r.reported['state'] ?? r.reported['status']) === 'rejected' ? 1 : 0;
+  };
+}
+
+function otaAction(args: string[], values: Values, timeoutMs: number): Action {
+  const [verb, device] = args;
+  if ((verb !== 'push' && verb !== 'cancel') || device === undefined) throw new UsageError('expected: fleet ota push <device> --file JOB | fleet ota cancel <device>');
+  topicLevel('device id', device);
+  if (verb === 'cancel') {
+    return async (client) => {
+      await cancelOtaJob(client, values.root, device);
+      console.log(JSON.stringify({ device, canceled: true }));
+      return 0;
+    };
+  }
+  if (values.file === undefined) throw new UsageError('fleet ota push needs --file JOB (the update job, JSON; see docs/mqtt/ota.md)');
+  const job = jsonObject(`--file ${values.file}`, readFileSync(values.file, 'utf8'));
+  const sign = values['sign-key'] === undefined ? undefined : readFileSync(values['sign-key'], 'utf8');
+  return async (client) => {
+    const last = await pushOtaJob(client, { root: values.root, dev: device, job, timeoutMs, onState: (s) => console.log(JSON.stringify(s)), ...(sign !== undefined ? { sign } : {}), ...(values.actor !== undefined ? { actor: values.actor } : {}) });
+    return last['state'] === 'succeeded' ? 0 : 1;
   };
 }

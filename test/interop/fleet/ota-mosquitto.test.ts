@@ -14,6 +14,7 @@ import { systemClock } from '../../../hw/base/clock';
 import { nullLogger } from '../../../hw/base/logger';
 import { localPki, type LocalPki } from '../../../controller/app/local-pki';
 import { OtaService } from '../../../controller/fleet/ota/ota-service';
+import { pushOtaJob } from '../../../controller/fleet-client/ota-push';
 import { DirSlotStore } from '../../../controller/fleet/ota/slot-store';
 import { createFleetHarness, newDeviceId, type FleetHarness } from '../../lib/fleet-harness';
 import { FleetSubscriber, type Received } from '../../lib/fleet-subscriber';
@@ -171,6 +172,43 @@ describe('fleet ota with Debian mosquitto and an HTTPS artifact server', functio
       await fleet.client.publishAsync(`${root}/ota/job`, '', { qos: 1, retain: true });
       await fleet.close();
       await dev.h.dispose().catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('tonewall fleet ota push (pushOtaJob) signs the job, follows ota/state across the device restart and returns the final state', async () => {
+    assert.ok(broker);
+    const dir = mkdtempSync(join(tmpdir(), 'tw-ota-dev-'));
+    const deviceId = newDeviceId();
+    const fleet = await FleetSubscriber.connect(broker.url, ['tonewall/v1/_fleet/none']);
+    let dev: Device | undefined = device(broker.url, deviceId, dir, '1.0.0', pki.ca);
+    try {
+      const bundle = makeBundle(key.privateKey, '3.0.0', dir);
+      artifacts.set('/p/3.0.0.bundle', bundle);
+      const job = JSON.parse(makeJob(key.privateKey, 'job-cli-1', '3.0.0', bundle, `${base}/p/3.0.0.bundle`).toString()) as Record<string, unknown>;
+      delete job['sig'];
+      const seen: string[] = [];
+      const pushed = pushOtaJob(fleet.client, {
+        root: 'tonewall/v1',
+        dev: deviceId,
+        job,
+        sign: key.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+        actor: 'ops:test',
+        timeoutMs: 30_000,
+        onState: (st) => {
+          seen.push(String(st['state']));
+        },
+      });
+      await FleetSubscriber.until('the device restarts into the new slot', () => (dev?.restarts.length ?? 0) > 0);
+      await dev.h.dispose();
+      dev = device(broker.url, deviceId, dir, '3.0.0', pki.ca);
+      const last = await pushed;
+      assert.equal(last['state'], 'succeeded');
+      assert.deepEqual(seen.filter((x, i, a) => a[i - 1] !== x), ['queued', 'downloading', 'verifying', 'installing', 'rebooting', 'health_gate', 'succeeded']);
+    } finally {
+      await fleet.client.publishAsync(`tonewall/v1/${deviceId}/ota/job`, '', { qos: 1, retain: true });
+      await fleet.close();
+      await dev?.h.dispose();
       rmSync(dir, { recursive: true, force: true });
     }
   });
