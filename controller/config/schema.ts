@@ -74,7 +74,7 @@ export const cardSchema = z
 export const sipTrunkSchema = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'expected 1-32 letters, digits, "_" or "-"'),
-    /** Request-URI template: `{called}` is replaced by the called number; `;transport=tcp|tls` or sips: must match sip.transport. */
+    /** Request-URI template: `{called}` is replaced by the called number; `;transport=tcp|tls` or sips: pick this trunk's transport (opened beside sip.transport). */
     uri: z.string().regex(/^sips?:/, 'expected a sip: or sips: URI'),
     /** Digest credentials (RFC 7616/8760) answered to 401/407 challenges from this trunk. */
     auth: z.object({ username: z.string().min(1), password: z.string().min(1), realm: z.string().optional() }).strict().optional(),

@@ -27,7 +27,7 @@ import { randomInt } from 'node:crypto';
 import { TonewallError, errorMessage } from '../../../hw/base/errors';
 import { TypedEmitter } from '../../../hw/base/typed-emitter';
 import { buildResponse, newTag } from '../core/messages/build';
-import { addHeader, cseq, header, headerValues, type HeaderField, type SipRequest, type SipResponse } from '../core/messages/message';
+import { addHeader, cseq, header, headerValues, type HeaderField, type SipRequest, type SipResponse, topVia } from '../core/messages/message';
 import { parseNameAddr } from '../core/messages/name-addr';
 import { Dialog } from '../core/dialogs/dialog';
 import { DEFAULT_SESSION_TIMER, formatSessionExpires, uasTimerDecision, type UasTimerDecision } from '../core/dialogs/session-timer';
@@ -361,7 +361,9 @@ export class IncomingCall extends TypedEmitter<IncomingCallEvents> {
 
   private localContact(): string {
     const user = /^sips?:([^@;]+)@/.exec(this.request.uri)?.[1] ?? 'tonewall';
-    return this.ua.contactUri(user);
+    // The transport the INVITE came over (its top Via), so the dialog stays on it.
+    const t = topVia(this.request).transport.toUpperCase();
+    return this.ua.contactUri(user, t === 'TCP' || t === 'TLS' || t === 'UDP' ? t : undefined);
   }
 
   /** 18x in an early dialog carry Contact (§12.1.1) and, when reliable, wait for PRACK. */

@@ -3,6 +3,7 @@
  * put our Via / Contact / User-Agent on requests. Kept as an interface so calls do not import the
  * user agent class (no import cycle) and tests can see exactly what calls use.
  */
+import type { SipTransportProtocol } from '../core/transport';
 import type { Clock } from '../../../hw/base/clock';
 import type { Logger } from '../../../hw/base/logger';
 import type { SipRequest } from '../core/messages/message';
@@ -18,8 +19,8 @@ export interface UaContext {
   readonly userAgent: string;
   /** RFC 4028 interval we ask for and the minimum we accept (default 1800 s / 90 s). */
   readonly sessionTimer?: SessionTimerPolicy;
-  /** Our Contact URI for a user part, e.g. `sip:5551234@127.0.0.1:5062`. */
-  contactUri(user: string): string;
+  /** Our Contact URI for a user part, e.g. `sip:5551234@127.0.0.1:5062`; over a given transport when we run it. */
+  contactUri(user: string, over?: SipTransportProtocol): string;
   /** Adds a top Via with a new branch and sends the request in a client transaction. */
   sendRequest(req: SipRequest, dest: Destination, user: ClientTransactionUser): ClientTransaction;
   /** Sends an ACK for a 2xx outside transactions (§13.2.2.4); adds a top Via with a new branch the first time only, so retransmitted ACKs are identical. */

@@ -23,8 +23,8 @@ import { formatHostPort, parseSipUri } from '../core/messages/uri';
 import { TransactionLayer, type ClientTransaction, type ServerTransaction } from '../core/transaction-layer';
 import { InviteServerTransaction } from '../core/transactions/invite-server';
 import { DEFAULT_SIP_TIMERS, type ClientTransactionUser, type Destination, type SipTimerValues } from '../core/transactions/transaction';
-import type { RemoteInfo, SipTransport } from '../core/transport';
-import { explicitTransportForUri, openConfiguredTransport } from '../core/transport-factory';
+import type { RemoteInfo, SipTransport, SipTransportProtocol } from '../core/transport';
+import { explicitTransportForUri, openConfiguredTransport, openTransport, trunkProtocols } from '../core/transport-factory';
 import { DigestAuthenticator, type CredentialLookup } from '../auth/authenticator';
 import { sendWithDigestRetry } from '../auth/auth-retry';
 import { SipTransportError } from '../core/transport-stream';
@@ -85,6 +85,7 @@ export class SipUserAgent extends TypedEmitter<SipUserAgentEvents> {
   private readonly log: Logger;
   private readonly timers: SipTimerValues;
   private transport: SipTransport | undefined;
+  private readonly extraTransports: SipTransport[] = [];
   private layer: TransactionLayer | undefined;
   private readonly outgoing = new Map<string, OutgoingCall>();
   private readonly incoming = new Map<string, IncomingCall>();
@@ -161,13 +162,13 @@ export class SipUserAgent extends TypedEmitter<SipUserAgentEvents> {
   /** Every request we send: digest retries (auth/), and trunk failover for a new call's INVITE. */
   private sendOut(layer: TransactionLayer, req: SipRequest, dest: Destination, user: ClientTransactionUser): ClientTransaction {
     const send = (r: SipRequest, d: Destination, u: ClientTransactionUser): ClientTransaction =>
-      sendWithDigestRetry({ req: r, dest: d, user: u, authenticator: this.authenticator, newVia: () => this.newVia(), send: (r2, u2) => layer.sendRequest(r2, d, u2) });
+      sendWithDigestRetry({ req: r, dest: d, user: u, authenticator: this.authenticator, newVia: () => this.newVia(d.protocol), send: (r2, u2) => layer.sendRequest(r2, d, u2) });
     const callId = header(req, 'call-id') ?? '';
     const attempts = req.method === 'INVITE' ? this.failoverPlans.get(callId) : undefined;
     if (!attempts) return send(req, dest, user);
     this.failoverPlans.delete(callId);
     return sendWithFailover({
-      req, user, attempts, send, newVia: () => this.newVia(),
+      req, user, attempts, send, newVia: (d) => this.newVia(d.protocol), contactFor: (d) => `<${this.contactUri(this.contactUserOf(req), d.protocol)}>`,
       onTransportError: (d, cb) => {
         const l = (from: RemoteInfo, message: string): void => {
           if (from.address === d.address && from.port === d.port) cb(message);
@@ -185,12 +186,22 @@ export class SipUserAgent extends TypedEmitter<SipUserAgentEvents> {
       // Our own socket faces the network: the SIP edge (edge/) filters requests before the transaction layer.
       const opened = await openConfiguredTransport(this.opts.config, this.clock, this.log);
       this.transport = this.opts.config.edge.enabled ? edgeTransport(opened, this.opts.config, this.clock, this.log) : opened;
+      // Per-trunk transports (docs/sip.md): a trunk URI naming another transport (sips:, ;transport=)
+      // gets that transport opened beside the primary one.
+      for (const protocol of trunkProtocols(this.opts.config, this.transport.protocol)) {
+        const port = this.opts.config.bindPort === 0 ? 0 : protocol === 'TLS' && this.transport.protocol === 'TCP' ? this.opts.config.bindPort + 1 : this.opts.config.bindPort;
+        const extra = await openTransport(this.opts.config, protocol, port, this.clock, this.log);
+        this.extraTransports.push(this.opts.config.edge.enabled ? edgeTransport(extra, this.opts.config, this.clock, this.log) : extra);
+      }
     }
-    this.transport.on('error', (err) => {
-      this.emit('warning', `SIP transport error: ${err.message}`);
-      if (err instanceof SipTransportError) this.emit('transport-error', err.destination, err.message);
-    });
+    for (const t of [this.transport, ...this.extraTransports]) {
+      t.on('error', (err) => {
+        this.emit('warning', `SIP transport error: ${err.message}`);
+        if (err instanceof SipTransportError) this.emit('transport-error', err.destination, err.message);
+      });
+    }
     this.layer = new TransactionLayer(this.transport, this.clock, this.log, this.timers, this.opts.config.userAgent);
+    for (const t of this.extraTransports) this.layer.addTransport(t);
     this.layer.core = {
       onRequest: (req, tx, from) => this.onRequest(req, tx, from),
       onAck: (ack) => this.callFor(ack)?.ackReceived(ack),
@@ -211,12 +222,27 @@ export class SipUserAgent extends TypedEmitter<SipUserAgentEvents> {
     }
     this.layer?.shutdown();
     this.layer = undefined;
-    if (this.ownsTransport) await this.transport?.close();
+    if (this.ownsTransport) {
+      await this.transport?.close();
+      for (const t of this.extraTransports) await t.close();
+      this.extraTransports.length = 0;
+    }
   }
 
   /** The address and port we listen on and advertise (Via, Contact). */
   get localAddress(): { address: string; port: number } {
-    const bound = this.transport?.localAddress ?? { address: this.opts.config.bindAddress, port: this.opts.config.bindPort };
+    return this.localAddressFor(undefined);
+  }
+
+  /** The transports this agent runs (the primary first): per-trunk transports add to it. */
+  get protocols(): SipTransportProtocol[] {
+    return [this.transport?.protocol ?? 'UDP', ...this.extraTransports.map((t) => t.protocol)];
+  }
+
+  /** Where we listen for `protocol` (the primary transport when absent or not run). */
+  localAddressFor(protocol: SipTransportProtocol | undefined): { address: string; port: number } {
+    const t = protocol === undefined ? this.transport : (this.extraTransports.find((x) => x.protocol === protocol) ?? this.transport);
+    const bound = t?.localAddress ?? { address: this.opts.config.bindAddress, port: this.opts.config.bindPort };
     const advertised = this.opts.config.advertisedAddress;
     return { address: advertised !== '' ? advertised : bound.address, port: bound.port };
   }
@@ -234,7 +260,9 @@ export class SipUserAgent extends TypedEmitter<SipUserAgentEvents> {
     parseSipUri(req.requestUri);
     const wanted = explicitTransportForUri(req.requestUri);
     const have = this.transport?.protocol ?? 'UDP';
-    if (wanted !== undefined && wanted !== have) throw new TonewallError('ESIPTRANSPORT', `Request-URI "${req.requestUri}" asks for ${wanted} but this user agent runs ${have} (sip.transport)`);
+    if (wanted !== undefined && !this.protocols.includes(wanted)) {
+      throw new TonewallError('ESIPTRANSPORT', `Request-URI "${req.requestUri}" asks for ${wanted} but this user agent runs ${this.protocols.join(', ')} (sip.transport ${have} and the transports sip.trunks name)`);
+    }
     if (!/^[A-Za-z0-9\-_.!~*'()+%]+$/.test(req.fromUser)) {
       throw new TonewallError('ESIPURI', `From user "${req.fromUser}" has characters outside the SIP user grammar`);
     }
@@ -247,7 +275,7 @@ export class SipUserAgent extends TypedEmitter<SipUserAgentEvents> {
     addHeader(invite, 'To', formatNameAddr({ displayName: undefined, uri: req.requestUri, params: new Map() }));
     addHeader(invite, 'Call-ID', newCallId(host));
     addHeader(invite, 'CSeq', '1 INVITE');
-    addHeader(invite, 'Contact', `<${this.contactUri(req.fromUser)}>`);
+    addHeader(invite, 'Contact', `<${this.contactUri(req.fromUser, wanted)}>`);
     addHeader(invite, 'User-Agent', this.opts.config.userAgent);
     addHeader(invite, 'Allow', ALLOWED_METHODS);
     addHeader(invite, 'Supported', '');
@@ -262,17 +290,27 @@ export class SipUserAgent extends TypedEmitter<SipUserAgentEvents> {
   }
 
   /** §8.1.1.8 Contact: sips: over TLS, `;transport=tcp` over TCP (§19.1.4), plain over UDP. */
-  contactUri(user: string): string {
-    const l = this.localAddress;
-    const protocol = this.transport?.protocol ?? 'UDP';
+  contactUri(user: string, over?: SipTransportProtocol): string {
+    const l = this.localAddressFor(over);
+    const protocol = over !== undefined && this.protocols.includes(over) ? over : (this.transport?.protocol ?? 'UDP');
     const hostPort = formatHostPort(l.address, l.port);
     if (protocol === 'TLS') return `sips:${user}@${hostPort}`;
     return protocol === 'TCP' ? `sip:${user}@${hostPort};transport=tcp` : `sip:${user}@${hostPort}`;
   }
 
-  private newVia(): string {
-    const l = this.localAddress;
-    return `SIP/2.0/${this.transport?.protocol ?? 'UDP'} ${formatHostPort(l.address, l.port)};branch=${newBranch()};rport`;
+  private newVia(over?: SipTransportProtocol): string {
+    const l = this.localAddressFor(over);
+    const protocol = over !== undefined && this.protocols.includes(over) ? over : (this.transport?.protocol ?? 'UDP');
+    return `SIP/2.0/${protocol} ${formatHostPort(l.address, l.port)};branch=${newBranch()};rport`;
+  }
+
+  /** The user part of a request's Contact (to rebuild it for another transport). */
+  private contactUserOf(req: SipRequest): string {
+    try {
+      return parseSipUri(parseNameAddr(header(req, 'contact') ?? '').uri).user ?? 'tonewall';
+    } catch {
+      return 'tonewall';
+    }
   }
 
   private context(): UaContext {
@@ -287,11 +325,11 @@ export class SipUserAgent extends TypedEmitter<SipUserAgentEvents> {
       ...(this.opts.sessionTimer ? { sessionTimer: this.opts.sessionTimer } : {}),
       contactUri: (user) => this.contactUri(user),
       sendRequest: (req: SipRequest, dest: Destination, user: ClientTransactionUser) => {
-        req.headers.unshift({ name: 'via', value: this.newVia() });
+        req.headers.unshift({ name: 'via', value: this.newVia(dest.protocol) });
         return this.sendOut(layer, req, dest, user);
       },
       sendAck: (ack, dest) => {
-        if (header(ack, 'via') === undefined) ack.headers.unshift({ name: 'via', value: this.newVia() });
+        if (header(ack, 'via') === undefined) ack.headers.unshift({ name: 'via', value: this.newVia(dest.protocol) });
         layer.send(ack, dest);
       },
       release: (callId, kind) => {

@@ -19,7 +19,7 @@ import { buildResponse } from './messages/build';
 import { cseq, header, topVia, type SipMessage, type SipRequest, type SipResponse } from './messages/message';
 import { parseMessage, serializeMessage } from './messages/parser';
 import { formatVia, viaBranch } from './messages/via';
-import type { RemoteInfo, SipTransport } from './transport';
+import type { RemoteInfo, SipTransport, SipTransportProtocol } from './transport';
 import { InviteClientTransaction } from './transactions/invite-client';
 import { InviteServerTransaction } from './transactions/invite-server';
 import { NonInviteClientTransaction } from './transactions/non-invite-client';
@@ -62,6 +62,7 @@ export class TransactionLayer {
   private readonly clients = new Map<string, ClientTransaction>();
   private readonly servers = new Map<string, ServerTransaction>();
   private readonly ctx: TransactionContext;
+  private readonly extra = new Map<SipTransportProtocol, SipTransport>();
   core: TransactionUserCore | undefined;
 
   constructor(
@@ -76,19 +77,45 @@ export class TransactionLayer {
     transport.on('message', (data, from) => this.receive(data, from));
   }
 
+  /**
+   * A further transport (per-trunk transports, docs/sip.md): messages arriving on it are marked with
+   * its protocol, so server transactions answer over it; requests to a Destination naming it go out
+   * on it, with the retransmission timers its reliability asks for.
+   */
+  addTransport(t: SipTransport): void {
+    if (t.protocol === this.transport.protocol || this.extra.has(t.protocol)) throw new TonewallError('ESIPTRANSPORT', `a ${t.protocol} transport is already attached`);
+    this.extra.set(t.protocol, t);
+    t.on('message', (data, from) => this.receive(data, { ...from, protocol: t.protocol }));
+  }
+
+  /** The transport for `protocol` (absent or the primary's: the primary). */
+  transportFor(protocol: SipTransportProtocol | undefined): SipTransport | undefined {
+    if (protocol === undefined || protocol === this.transport.protocol) return this.transport;
+    return this.extra.get(protocol);
+  }
+
+  private ctxFor(dest: Destination): TransactionContext {
+    const t = this.transportFor(dest.protocol);
+    return t && t.reliable !== this.ctx.reliable ? { ...this.ctx, reliable: t.reliable } : this.ctx;
+  }
+
   /** Serializes and sends outside any transaction (ACK for 2xx, 2xx retransmissions). */
   send(msg: SipMessage, dest: Destination): void {
     this.counters.sent++;
     const data = serializeMessage(msg);
+    // A URI naming a transport this agent does not run (a peer's Contact with ;transport=tcp while
+    // we run UDP only) goes over the primary one, as before there were several.
+    const t = this.transportFor(dest.protocol) ?? this.transport;
     this.log.trace('send', { to: `${dest.address}:${dest.port}`, text: () => data.toString('utf8') });
-    this.transport.send(data, dest.address, dest.port);
+    t.send(data, dest.address, dest.port);
   }
 
   sendRequest(req: SipRequest, dest: Destination, user: ClientTransactionUser): ClientTransaction {
     const key = clientKey(req);
+    const ctx = this.ctxFor(dest);
     const tx = req.method === 'INVITE'
-      ? new InviteClientTransaction(key, req, dest, this.ctx, user)
-      : new NonInviteClientTransaction(key, req, dest, this.ctx, user);
+      ? new InviteClientTransaction(key, req, dest, ctx, user)
+      : new NonInviteClientTransaction(key, req, dest, ctx, user);
     this.clients.set(key, tx);
     tx.onTerminated = () => this.clients.delete(key);
     tx.start();
@@ -161,9 +188,10 @@ export class TransactionLayer {
       return;
     }
     const dest = responseDestination(req, from);
+    const ctx = this.ctxFor(dest);
     const tx = req.method === 'INVITE'
-      ? new InviteServerTransaction(key, req, dest, this.ctx)
-      : new NonInviteServerTransaction(key, req, dest, this.ctx);
+      ? new InviteServerTransaction(key, req, dest, ctx)
+      : new NonInviteServerTransaction(key, req, dest, ctx);
     this.servers.set(key, tx);
     tx.onTerminated = () => this.servers.delete(key);
     if (tx instanceof InviteServerTransaction) tx.respond(buildResponse(req, 100));
@@ -173,12 +201,13 @@ export class TransactionLayer {
 }
 
 /** §18.2.2 with RFC 3581: responses go to received (or sent-by host) and rport (or sent-by port). */
-export function responseDestination(req: SipRequest, _from: RemoteInfo): Destination {
+export function responseDestination(req: SipRequest, from: RemoteInfo): Destination {
   const via = topVia(req);
   const received = via.params.get('received') ?? via.host;
   const rport = via.params.get('rport');
   const port = rport !== undefined && rport !== null ? Number(rport) : via.port ?? 5060;
-  return { address: received, port };
+  // Over the transport the request came in on (§18.2.2).
+  return { address: received, port, ...(from.protocol ? { protocol: from.protocol } : {}) };
 }
 
 

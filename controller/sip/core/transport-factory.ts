@@ -25,7 +25,7 @@ export function transportForUri(uriText: string): SipTransportProtocol {
 
 /**
  * The transport a URI names explicitly (sips: or a `transport` parameter), or undefined for a plain
- * sip: URI, which the user agent sends over its configured transport (one transport per agent).
+ * sip: URI, which the user agent sends over its primary transport (sip.transport).
  */
 export function explicitTransportForUri(uriText: string): SipTransportProtocol | undefined {
   const uri = parseSipUri(uriText);
@@ -55,14 +55,33 @@ export function tlsOptionsFromConfig(config: SipConfig): SipTlsOptions {
 
 /** Creates the configured transport and binds it to bindAddress:bindPort. */
 export async function openConfiguredTransport(config: SipConfig, clock: Clock, log: Logger, tlsOverride?: SipTlsOptions): Promise<SipTransport> {
-  if (config.transport === 'udp') {
+  const protocol = config.transport === 'tls' ? 'TLS' : config.transport === 'tcp' ? 'TCP' : 'UDP';
+  return openTransport(config, protocol, config.bindPort, clock, log, tlsOverride);
+}
+
+/** Creates a transport for `protocol` bound to bindAddress:`port` (TLS with the sip.tls settings). */
+export async function openTransport(config: SipConfig, protocol: SipTransportProtocol, port: number, clock: Clock, log: Logger, tlsOverride?: SipTlsOptions): Promise<SipTransport> {
+  if (protocol === 'UDP') {
     const udp = new UdpTransport(createUdpSocket());
-    await udp.open(config.bindAddress, config.bindPort);
+    await udp.open(config.bindAddress, port);
     return udp;
   }
-  const protocol = config.transport === 'tls' ? 'TLS' : 'TCP';
   const sockets = protocol === 'TLS' ? tlsSockets(tlsOverride ?? tlsOptionsFromConfig(config)) : tcpSockets();
   const t = new StreamTransport({ protocol, sockets, clock, log, keepaliveIntervalMs: config.streamKeepaliveS * 1000 });
-  await t.open(config.bindAddress, config.bindPort);
+  await t.open(config.bindAddress, port);
   return t;
+}
+
+/**
+ * The transports the trunks name besides `primary` (a trunk URI with sips: or `;transport=`; the
+ * implicit trunk contactCenterUri when no trunks are listed), in a stable order.
+ */
+export function trunkProtocols(config: SipConfig, primary: SipTransportProtocol): SipTransportProtocol[] {
+  const uris = config.trunks.length > 0 ? config.trunks.map((t) => t.uri) : [config.contactCenterUri];
+  const out = new Set<SipTransportProtocol>();
+  for (const u of uris) {
+    const p = explicitTransportForUri(u.replace('{called}', 'x'));
+    if (p !== undefined && p !== primary) out.add(p);
+  }
+  return (['UDP', 'TCP', 'TLS'] as const).filter((p) => out.has(p));
 }

@@ -15,6 +15,8 @@ export type SipTransportProtocol = 'UDP' | 'TCP' | 'TLS';
 export interface RemoteInfo {
   address: string;
   port: number;
+  /** The transport a message arrived on (set by the transaction layer when it runs several). */
+  protocol?: SipTransportProtocol;
 }
 
 export interface SipTransport extends TypedEmitter<{ message: [data: Buffer, from: RemoteInfo]; error: [err: Error] }> {

@@ -34,7 +34,10 @@ export interface FailoverOptions {
   attempts: readonly TrunkAttempt[];
   /** Sends the request (top Via in place) to `dest` in a new client transaction. */
   send(req: SipRequest, dest: Destination, user: ClientTransactionUser): ClientTransaction;
-  newVia(): string;
+  /** A new top Via for the transport `dest` asks for. */
+  newVia(dest: Destination): string;
+  /** Our Contact for that transport (a trunk on another transport gets its own), if it differs. */
+  contactFor?(dest: Destination): string;
   /** Subscribes to transport errors toward a destination; returns the unsubscribe function. */
   onTransportError(dest: Destination, cb: (message: string) => void): () => void;
   /** Outcome of each attempt, for the trunk's state. */
@@ -102,7 +105,10 @@ export function sendWithFailover(o: FailoverOptions): ClientTransaction {
       else o.user.onResponse(synthetic503(o.req, reason));
       return;
     }
-    retarget(o.req, a.uri, o.newVia());
+    const next = uriDestination(a.uri);
+    retarget(o.req, a.uri, o.newVia(next));
+    const contact = o.contactFor?.(next);
+    if (contact !== undefined && header(o.req, 'contact') !== undefined) setHeader(o.req, 'Contact', contact);
     attempt();
   };
 

@@ -9,6 +9,8 @@
  * are planned over the trunks in order, those not known to be down first (`failover.ts` moves on
  * after 503, 408 or a transport error). State changes are events for the fleet (`sip/{trunk}`).
  */
+import type { SipTransportProtocol } from '../core/transport';
+import { explicitTransportForUri } from '../core/transport-factory';
 import type { Clock, TimerHandle } from '../../../hw/base/clock';
 import { systemClock } from '../../../hw/base/clock';
 import type { Logger } from '../../../hw/base/logger';
@@ -44,7 +46,7 @@ export interface TrunkState {
 /** What the trunks need from the user agent (the real SipUserAgent satisfies it). */
 export interface TrunkUserAgent {
   request(r: OutOfDialogRequest): Promise<OutOfDialogResult>;
-  contactUri(user: string): string;
+  contactUri(user: string, over?: SipTransportProtocol): string;
   setCredentials(lookup: ((dest: Destination, realm: string) => DigestCredentials | undefined) | undefined): void;
   setTrunkRouter(router: TrunkRouter | undefined): void;
 }
@@ -169,7 +171,7 @@ export class SipTrunks extends TypedEmitter<{ 'trunk-state': [state: TrunkState]
     const aor = formatSipUri({ ...hostUri, user, params: new Map(), port: undefined });
     const reg = t.config.register;
     return new TrunkRegistration({
-      registrarUri: host, aor, contactUri: this.o.ua.contactUri(user), expiresS: reg.expiresS, retryMinS: reg.retryMinS, retryMaxS: reg.retryMaxS,
+      registrarUri: host, aor, contactUri: this.o.ua.contactUri(user, explicitTransportForUri(host)), expiresS: reg.expiresS, retryMinS: reg.retryMinS, retryMaxS: reg.retryMaxS,
       send: (r) => this.o.ua.request(r), clock: this.clock, log: this.log,
       onChange: (_state, detail) => {
         if (detail !== null) t.lastError = detail;

@@ -67,10 +67,12 @@ describe('dialogs (RFC 3261 §12)', () => {
     assert.throws(() => Dialog.fromUac(inv, noContact, clock), /200 response lacks the Contact header/);
   });
 
-  it('§19.1.2 destinations: default ports 5060/5061, maddr honoured', () => {
+  it('§19.1.2 destinations: default ports 5060/5061, maddr honoured; §19.1.4/§26.2.1 the transport the URI names', () => {
     assert.deepEqual(uriDestination('sip:a@h'), { address: 'h', port: 5060 });
-    assert.deepEqual(uriDestination('sips:a@h'), { address: 'h', port: 5061 });
+    assert.deepEqual(uriDestination('sips:a@h'), { address: 'h', port: 5061, protocol: 'TLS' });
     assert.deepEqual(uriDestination('sip:a@h:5070;maddr=192.0.2.9'), { address: '192.0.2.9', port: 5070 });
+    assert.deepEqual(uriDestination('sip:a@h:5070;transport=TCP'), { address: 'h', port: 5070, protocol: 'TCP' });
+    assert.deepEqual(uriDestination('sip:a@h;transport=udp'), { address: 'h', port: 5060, protocol: 'UDP' });
   });
   it('RFC 3262 §7.2: CSeq numbers used by PRACKs in the early dialog are skipped by the confirmed dialog', () => {
     const inv = invite();

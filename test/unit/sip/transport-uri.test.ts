@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { nullLogger } from '../../../hw/base/logger';
 import { configSchema } from '../../../controller/config/schema';
 import { SipUserAgent } from '../../../controller/sip/api/user-agent';
-import { explicitTransportForUri, transportForUri } from '../../../controller/sip/core/transport-factory';
+import { explicitTransportForUri, transportForUri, trunkProtocols } from '../../../controller/sip/core/transport-factory';
 import { FakeSipTransport } from '../../lib/sip-fake-transport';
 
 describe('transport selection by URI', () => {
@@ -30,5 +30,20 @@ describe('transport selection by URI', () => {
     ua.invite({ requestUri: 'sip:1@127.0.0.1:5080', fromUser: '2', sdpOffer: sdp });
     assert.equal(transport.requests('INVITE').length, 1);
     await ua.stop();
+  });
+});
+
+describe('per-trunk transports: trunkProtocols', () => {
+  const cfg = (transport: 'udp' | 'tcp' | 'tls', uris: string[], cc = 'sip:{called}@192.0.2.1'): Parameters<typeof trunkProtocols>[0] =>
+    configSchema.parse({ sip: { transport, contactCenterUri: cc, trunks: uris.map((uri, i) => ({ name: `t${i}`, uri })) } }).sip;
+
+  it('opens beside the primary the transports the trunk URIs name, each once, UDP/TCP/TLS order', () => {
+    assert.deepEqual(trunkProtocols(cfg('udp', ['sips:{called}@a.example', 'sip:{called}@b.example;transport=tcp', 'sip:{called}@c.example']), 'UDP'), ['TCP', 'TLS']);
+    assert.deepEqual(trunkProtocols(cfg('tcp', ['sip:{called}@a.example;transport=tcp', 'sip:{called}@b.example;transport=udp']), 'TCP'), ['UDP']);
+    assert.deepEqual(trunkProtocols(cfg('udp', ['sip:{called}@a.example', 'sip:{called}@b.example']), 'UDP'), []);
+  });
+
+  it('without trunks, the contact center URI is the one implicit trunk', () => {
+    assert.deepEqual(trunkProtocols(cfg('udp', [], 'sips:{called}@cc.example'), 'UDP'), ['TLS']);
   });
 });

@@ -188,5 +188,8 @@ export class Dialog {
 export function uriDestination(uriText: string): Destination {
   const uri = parseSipUri(uriText);
   const maddr = uri.params.get('maddr');
-  return { address: maddr ?? uri.host, port: uri.port ?? (uri.scheme === 'sips' ? 5061 : 5060) };
+  // §19.1.4 / §26.2.1: sips: → TLS, `;transport=` names it; a plain sip: URI → the agent's primary transport.
+  const t = uri.params.get('transport')?.toLowerCase();
+  const protocol = uri.scheme === 'sips' ? 'TLS' : t === 'tcp' ? 'TCP' : t === 'tls' ? 'TLS' : t === 'udp' ? 'UDP' : undefined;
+  return { address: maddr ?? uri.host, port: uri.port ?? (uri.scheme === 'sips' ? 5061 : 5060), ...(protocol ? { protocol } : {}) };
 }

@@ -2,6 +2,7 @@
  * What every transaction needs from the layer below and tells the layer above (RFC 3261 §17).
  * Timer values are §17.1.1.1 / Table 4 (T1 500 ms, T2 4 s, T4 5 s), configurable for tests.
  */
+import type { SipTransportProtocol } from '../transport';
 import type { Clock } from '../../../../hw/base/clock';
 import type { Logger } from '../../../../hw/base/logger';
 import type { SipMessage, SipResponse } from '../messages/message';
@@ -19,6 +20,8 @@ export const DEFAULT_SIP_TIMERS: SipTimerValues = { t1Ms: 500, t2Ms: 4000, t4Ms:
 export interface Destination {
   address: string;
   port: number;
+  /** The transport to send over (a trunk's `;transport=` / sips:); absent: the agent's primary one. */
+  protocol?: SipTransportProtocol;
 }
 
 /** The transport side of a transaction: serialize-and-send to one destination. */
