@@ -34,7 +34,7 @@ describe('store (integration, temp SQLite)', () => {
   it('creates the directory, applies every migration from empty, and sets the pragmas', () => {
     const store = Store.open({ path, log: nullLogger });
     try {
-      assert.deepEqual(store.tables(), ['audit', 'calls', 'device_state', 'fleet_config', 'outbox', 'payment_sessions', 'schema_version']);
+      assert.deepEqual(store.tables(), ['audit', 'calls', 'device_state', 'fleet_config', 'ota_jobs', 'outbox', 'payment_sessions', 'schema_version']);
       assert.equal(store.integrityCheck(), 'ok');
     } finally {
       store.close();
