@@ -293,7 +293,7 @@ describe('QEMU: the arm64 appliance end to end', function () {
       method: 'pay.start',
       requester: 'qemu-agent',
       timeoutMs: 30_000,
-      params: { requestId: `qemu-pay-${t0}`, callId, fields: ['card-number', 'expiry', 'security-code'], amountMinor: 1250, currency: 'EUR', reference: 'qemu' },
+      params: { requestId: `qemu-pay-${t0.toString(36)}`, callId, fields: ['card-number', 'expiry', 'security-code'], amountMinor: 1250, currency: 'EUR', reference: 'qemu' },
     });
     assert.equal(reply.status, 'ok', JSON.stringify(reply));
     const secureLed = await until('the secure LED (PL061 line 4) lit while the session runs', 60_000, async () => ((await guest?.run('cat /sys/class/gpio/gpio516/value'))?.out.trim().endsWith('1') ? true : undefined));
